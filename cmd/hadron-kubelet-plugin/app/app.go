@@ -1,0 +1,153 @@
+// Package app is the command line of hadron-kubelet-plugin: the DaemonSet
+// binary that runs hadron's DRA drivers on a node.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
+
+	"github.com/hadron-sched/hadron/driver/nodeplugin"
+)
+
+type options struct {
+	nodeName    string
+	machine     string
+	sysfsRoot   string
+	kubeletDir  string
+	cdiDir      string
+	kubeconfig  string
+	printSlices bool
+	qps         float32
+	burst       int
+}
+
+// NewCommand returns the hadron-kubelet-plugin command.
+func NewCommand() *cobra.Command {
+	o := options{nodeName: os.Getenv("NODE_NAME")}
+	cmd := &cobra.Command{
+		Use:   "hadron-kubelet-plugin",
+		Short: "hadron's DRA drivers (gpu.hadron.dev) for one node",
+		Long: `hadron-kubelet-plugin discovers the node's GPUs (through NVML, or a simulated
+machine with --machine), publishes them as ResourceSlices and prepares
+ResourceClaims for the kubelet.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer cancel()
+			if o.printSlices {
+				return printSlices(ctx, o)
+			}
+			return run(ctx, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.nodeName, "node-name", o.nodeName, "name of this node (default $NODE_NAME)")
+	f.StringVar(&o.machine, "machine", "", "simulated machine: a built-in name (dgxa100, dgxh100, workstation, ...) or a machine file; empty uses the real hardware")
+	f.StringVar(&o.sysfsRoot, "sysfs-root", "", "directory holding sys/ (default / ; with --machine, where the simulated tree is written, default a temporary directory)")
+	f.StringVar(&o.kubeletDir, "kubelet-dir", "/var/lib/kubelet", "kubelet root directory (plugin sockets, registration, checkpoints)")
+	f.StringVar(&o.cdiDir, "cdi-dir", "/var/run/cdi", "directory for CDI specs")
+	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig file (default: in-cluster configuration)")
+	f.BoolVar(&o.printSlices, "print-slices", false, "print the ResourceSlices this node would publish as YAML and exit")
+	f.Float32Var(&o.qps, "kube-api-qps", 50, "client QPS towards the API server (prepare reads every claim)")
+	f.IntVar(&o.burst, "kube-api-burst", 100, "client burst towards the API server")
+	return cmd
+}
+
+func hardwareOptions(o options) (nodeplugin.HardwareOptions, func(), error) {
+	hw := nodeplugin.HardwareOptions{Machine: o.machine, NodeName: o.nodeName, SysfsRoot: o.sysfsRoot}
+	cleanup := func() {}
+	if o.machine != "" && o.sysfsRoot == "" {
+		dir, err := os.MkdirTemp("", "hadron-sysfs-")
+		if err != nil {
+			return hw, cleanup, fmt.Errorf("create directory for simulated sysfs: %w", err)
+		}
+		hw.SysfsRoot = dir
+		cleanup = func() { _ = os.RemoveAll(dir) }
+	}
+	return hw, cleanup, nil
+}
+
+func printSlices(ctx context.Context, o options) error {
+	if o.nodeName == "" {
+		return errors.New("--node-name (or $NODE_NAME) is required")
+	}
+	hwOpts, cleanup, err := hardwareOptions(o)
+	defer cleanup()
+	if err != nil {
+		return err
+	}
+	hw, err := nodeplugin.OpenHardware(hwOpts)
+	if err != nil {
+		return err
+	}
+	defer hw.Close()
+	return nodeplugin.PrintSlices(ctx, os.Stdout, o.nodeName, nodeplugin.Families(o.nodeName, hw))
+}
+
+func run(ctx context.Context, o options) error {
+	if o.nodeName == "" {
+		return errors.New("--node-name (or $NODE_NAME) is required")
+	}
+	cfg, err := restConfig(o.kubeconfig)
+	if err != nil {
+		return err
+	}
+	cfg.QPS, cfg.Burst = o.qps, o.burst
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("create client: %w", err)
+	}
+	hwOpts, cleanup, err := hardwareOptions(o)
+	defer cleanup()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	node, err := nodeplugin.Start(ctx, nodeplugin.Options{
+		NodeName:   o.nodeName,
+		Client:     client,
+		Hardware:   hwOpts,
+		KubeletDir: filepath.Clean(o.kubeletDir),
+		CDIDir:     o.cdiDir,
+		OnFatal:    func(err error) { cancel(err) },
+	})
+	if err != nil {
+		return err
+	}
+	defer node.Stop()
+	klog.FromContext(ctx).Info("hadron kubelet plugin running", "node", o.nodeName)
+	<-ctx.Done()
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		return cause
+	}
+	return nil
+}
+
+func restConfig(kubeconfig string) (*rest.Config, error) {
+	if kubeconfig != "" {
+		cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+		if err != nil {
+			return nil, fmt.Errorf("load kubeconfig %s: %w", kubeconfig, err)
+		}
+		return cfg, nil
+	}
+	cfg, err := rest.InClusterConfig()
+	if err != nil {
+		return nil, fmt.Errorf("no --kubeconfig and not in a cluster: %w", err)
+	}
+	return cfg, nil
+}

@@ -1,0 +1,182 @@
+package driver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	resourceapi "k8s.io/api/resource/v1"
+	"k8s.io/apimachinery/pkg/types"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/dynamic-resource-allocation/kubeletplugin"
+	"k8s.io/klog/v2"
+
+	"github.com/hadron-sched/hadron/driver/cdi"
+	"github.com/hadron-sched/hadron/driver/checkpoint"
+)
+
+// Config wires one device family into the kubelet on one node.
+type Config struct {
+	NodeName string
+	Client   kubernetes.Interface
+	Family   Family
+	// PluginDir holds the driver's gRPC socket and, by default, its
+	// checkpoint: <kubelet root>/plugins/<driver name>.
+	PluginDir string
+	// RegistrarDir is the kubelet's plugin registration directory:
+	// <kubelet root>/plugins_registry.
+	RegistrarDir string
+	// CDIDir is where the per-claim CDI specs are written (/var/run/cdi).
+	CDIDir string
+	// CheckpointPath defaults to PluginDir/checkpoint.json.
+	CheckpointPath string
+	// HealthInterval is how often device health is re-sent to the kubelet.
+	HealthInterval time.Duration
+	// OnFatal is called for background errors that retrying will not fix
+	// (for example a ResourceSlice the API server rejects). Defaults to
+	// logging only.
+	OnFatal func(err error)
+}
+
+// Driver is a running DRA driver for one device family on one node.
+type Driver struct {
+	cfg    Config
+	mu     sync.Mutex // serializes prepare/unprepare and checkpoint access
+	claims *claims
+	helper *kubeletplugin.Helper
+}
+
+var _ kubeletplugin.DRAPlugin = &Driver{}
+
+// Start recovers the checkpoint (rolling back interrupted prepares),
+// registers with the kubelet and publishes the family's ResourceSlices.
+func Start(ctx context.Context, cfg Config) (*Driver, error) {
+	if cfg.Family == nil || cfg.Client == nil || cfg.NodeName == "" {
+		return nil, errors.New("driver: family, client and node name are required")
+	}
+	name := cfg.Family.DriverName()
+	logger := klog.LoggerWithValues(klog.FromContext(ctx), "driver", name, "node", cfg.NodeName)
+	ctx = klog.NewContext(ctx, logger)
+	if cfg.CheckpointPath == "" {
+		cfg.CheckpointPath = filepath.Join(cfg.PluginDir, "checkpoint.json")
+	}
+	if cfg.HealthInterval == 0 {
+		cfg.HealthInterval = 20 * time.Second
+	}
+	for _, dir := range []string{cfg.PluginDir, cfg.RegistrarDir} {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("create plugin directory: %w", err)
+		}
+	}
+	store := checkpoint.NewStore(cfg.CheckpointPath)
+	state, err := store.Load()
+	if err != nil {
+		return nil, err
+	}
+	writer, err := cdi.NewWriter(cfg.CDIDir, name)
+	if err != nil {
+		return nil, err
+	}
+	d := &Driver{cfg: cfg, claims: &claims{family: cfg.Family, store: store, cdi: writer, state: state}}
+	if err := d.claims.recover(ctx); err != nil {
+		return nil, fmt.Errorf("recover interrupted prepares: %w", err)
+	}
+	resources, err := cfg.Family.Resources(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("discover devices: %w", err)
+	}
+	helper, err := kubeletplugin.Start(ctx, d,
+		kubeletplugin.DriverName(name),
+		kubeletplugin.NodeName(cfg.NodeName),
+		kubeletplugin.KubeClient(cfg.Client),
+		kubeletplugin.PluginDataDirectoryPath(cfg.PluginDir),
+		kubeletplugin.RegistrarDirectoryPath(cfg.RegistrarDir),
+		kubeletplugin.CDIDirectory(cfg.CDIDir),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("start kubelet plugin: %w", err)
+	}
+	d.helper = helper
+	if err := helper.PublishResources(ctx, resources); err != nil {
+		helper.Stop()
+		return nil, fmt.Errorf("publish resources: %w", err)
+	}
+	logger.Info("Driver started", "checkpoint", cfg.CheckpointPath, "preparedClaims", len(state.Claims))
+	return d, nil
+}
+
+// Stop unregisters from the kubelet and stops publishing. ResourceSlices
+// stay, as they should across a driver restart.
+func (d *Driver) Stop() {
+	if d.helper != nil {
+		d.helper.Stop()
+	}
+}
+
+// Republish re-reads the family's devices and updates the ResourceSlices.
+func (d *Driver) Republish(ctx context.Context) error {
+	resources, err := d.cfg.Family.Resources(ctx)
+	if err != nil {
+		return fmt.Errorf("discover devices: %w", err)
+	}
+	return d.helper.PublishResources(ctx, resources)
+}
+
+// PreparedClaims lists the UIDs of the claims prepared on this node.
+func (d *Driver) PreparedClaims() []types.UID {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	uids := make([]types.UID, 0, len(d.claims.state.Claims))
+	for uid := range d.claims.state.Claims {
+		uids = append(uids, uid)
+	}
+	return uids
+}
+
+// PrepareResourceClaims implements kubeletplugin.DRAPlugin. Each claim
+// succeeds or fails on its own; a failed claim leaves nothing behind.
+func (d *Driver) PrepareResourceClaims(ctx context.Context, claims []*resourceapi.ResourceClaim) (map[types.UID]kubeletplugin.PrepareResult, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make(map[types.UID]kubeletplugin.PrepareResult, len(claims))
+	for _, claim := range claims {
+		devices, err := d.claims.prepare(ctx, claim)
+		if err != nil {
+			err = fmt.Errorf("claim %s: %w", klog.KObj(claim), err)
+		}
+		out[claim.UID] = kubeletplugin.PrepareResult{Devices: devices, Err: err}
+	}
+	return out, nil
+}
+
+// UnprepareResourceClaims implements kubeletplugin.DRAPlugin.
+func (d *Driver) UnprepareResourceClaims(ctx context.Context, claims []kubeletplugin.NamespacedObject) (map[types.UID]error, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make(map[types.UID]error, len(claims))
+	for _, claim := range claims {
+		if err := d.claims.unprepare(ctx, claim.UID); err != nil {
+			out[claim.UID] = fmt.Errorf("claim %s: %w", claim.NamespacedName, err)
+			continue
+		}
+		out[claim.UID] = nil
+	}
+	return out, nil
+}
+
+// HandleError implements kubeletplugin.DRAPlugin: recoverable errors are
+// logged and retried by the helper; others go to OnFatal.
+func (d *Driver) HandleError(ctx context.Context, err error, msg string) {
+	utilruntime.HandleErrorWithContext(ctx, err, msg)
+	if !errors.Is(err, kubeletplugin.ErrRecoverable) && d.cfg.OnFatal != nil {
+		d.cfg.OnFatal(fmt.Errorf("%s: %w", msg, err))
+	}
+}
+
+// Name is the DRA driver name.
+func (d *Driver) Name() string { return d.cfg.Family.DriverName() }

@@ -1,0 +1,51 @@
+// Package driver is the part of hadron's kubelet plugin that every device
+// family shares: the kubelet gRPC wiring, ResourceSlice publishing, and the
+// all-or-nothing, crash-safe, idempotent prepare/unprepare state machine
+// (checkpoint → family → CDI → checkpoint). Device families (driver/gpu,
+// driver/cpu, driver/nic) only describe their devices and say what a
+// container needs to use them.
+package driver
+
+import (
+	"context"
+	"encoding/json"
+
+	resourceapi "k8s.io/api/resource/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/dynamic-resource-allocation/resourceslice"
+	cdispec "tags.cncf.io/container-device-interface/specs-go"
+
+	"github.com/hadron-sched/hadron/driver/checkpoint"
+)
+
+// Family is one device family published by one DRA driver.
+type Family interface {
+	// DriverName is the DRA driver name, e.g. gpu.hadron.dev.
+	DriverName() string
+	// Resources describes the node's devices for ResourceSlice publishing.
+	Resources(ctx context.Context) (resourceslice.DriverResources, error)
+	// Prepare returns what a container needs to use each device allocated
+	// to the claim by this driver. It must be deterministic for the same
+	// claim, and everything it changes on the node must be described by the
+	// returned State so that Unprepare can undo it after a restart.
+	Prepare(ctx context.Context, claim *resourceapi.ResourceClaim, results []resourceapi.DeviceRequestAllocationResult) ([]PreparedDevice, error)
+	// Unprepare undoes Prepare for devices of a claim. It is also called to
+	// roll back a half-done Prepare, so it must tolerate devices that were
+	// never (or only partly) set up.
+	Unprepare(ctx context.Context, claimUID types.UID, devices []checkpoint.Device) error
+}
+
+// PreparedDevice is one allocated device made ready for a container.
+type PreparedDevice struct {
+	Result resourceapi.DeviceRequestAllocationResult
+	Edits  cdispec.ContainerEdits
+	// State is kept in the checkpoint and handed back to Unprepare.
+	State json.RawMessage
+}
+
+// Exclusive reports whether the device behind an allocation result is
+// exclusively owned by one claim. Results with a share ID come from devices
+// that allow multiple allocations.
+func Exclusive(r resourceapi.DeviceRequestAllocationResult) bool {
+	return r.ShareID == nil
+}

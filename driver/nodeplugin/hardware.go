@@ -1,0 +1,88 @@
+// Package nodeplugin starts all of hadron's DRA drivers for one node: it
+// opens the node's hardware (real, or a simulated machine), builds the
+// device families and runs each behind the shared driver code. The
+// hadron-kubelet-plugin binary and the node simulator both use it, so a
+// simulated node runs exactly the driver code a real one does.
+package nodeplugin
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/NVIDIA/go-nvml/pkg/nvml"
+
+	"github.com/hadron-sched/hadron/pkg/simhw"
+)
+
+// Hardware is the node's hardware as the drivers see it.
+type Hardware struct {
+	NVML nvml.Interface
+	// SysfsRoot holds sys/: "/" on a real node, a fake tree when simulated.
+	SysfsRoot string
+	// Machine is the simulated machine, nil on real hardware.
+	Machine *simhw.Machine
+}
+
+// HardwareOptions selects real or simulated hardware.
+type HardwareOptions struct {
+	// Machine is a built-in simulated machine name or a machine file;
+	// empty means the real hardware of this host.
+	Machine string
+	// NodeName seeds the simulated machine (stable GPU UUIDs per node).
+	NodeName string
+	// SysfsRoot overrides where sysfs is read. For a simulated machine the
+	// fake tree is written there (required then).
+	SysfsRoot string
+}
+
+// OpenHardware opens NVML (initialised) and locates sysfs. Close the
+// result with CloseHardware.
+func OpenHardware(opts HardwareOptions) (*Hardware, error) {
+	if opts.Machine == "" {
+		root := opts.SysfsRoot
+		if root == "" {
+			root = "/"
+		}
+		lib := nvml.New()
+		if ret := lib.Init(); ret != nvml.SUCCESS {
+			return nil, fmt.Errorf("initialise NVML (is the NVIDIA driver installed? use --machine for simulated hardware): %s", nvml.ErrorString(ret))
+		}
+		return &Hardware{NVML: lib, SysfsRoot: root}, nil
+	}
+	m, err := simhw.Load(opts.Machine)
+	if err != nil {
+		return nil, err
+	}
+	if opts.SysfsRoot == "" {
+		return nil, errors.New("a simulated machine needs a directory for its sysfs tree")
+	}
+	if err := os.MkdirAll(opts.SysfsRoot, 0o755); err != nil {
+		return nil, fmt.Errorf("create simulated sysfs root: %w", err)
+	}
+	// A restarted driver finds the tree it wrote before: the machine is
+	// the same, so the tree is reused rather than rewritten.
+	if _, err := os.Stat(filepath.Join(opts.SysfsRoot, "sys")); errors.Is(err, os.ErrNotExist) {
+		if err := m.WriteSysfs(opts.SysfsRoot); err != nil {
+			return nil, fmt.Errorf("write simulated sysfs for %s: %w", m.Name, err)
+		}
+	} else if err != nil {
+		return nil, fmt.Errorf("simulated sysfs root: %w", err)
+	}
+	lib, err := m.NewNVML(opts.NodeName)
+	if err != nil {
+		return nil, fmt.Errorf("simulated NVML for %s: %w", m.Name, err)
+	}
+	if ret := lib.Init(); ret != nvml.SUCCESS {
+		return nil, fmt.Errorf("initialise simulated NVML: %s", nvml.ErrorString(ret))
+	}
+	return &Hardware{NVML: lib, SysfsRoot: filepath.Clean(opts.SysfsRoot), Machine: m}, nil
+}
+
+// Close releases NVML.
+func (h *Hardware) Close() {
+	if h != nil && h.NVML != nil {
+		_ = h.NVML.Shutdown()
+	}
+}

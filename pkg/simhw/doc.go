@@ -1,0 +1,75 @@
+// Package simhw is hadron's simulated hardware: one machine description
+// drives both a simulated NVML library and a fake sysfs tree, so that the
+// real driver and scheduler code can run on top of a node that does not
+// exist, and the two views of that node can never disagree.
+//
+// # Machines
+//
+// A Machine is decoded from YAML (or JSON) with Parse or Load; Builtin lists
+// the machines shipped with the package (machines/*.yaml, embedded):
+//
+//   - dgxa100: 2x AMD EPYC 7742 (64 cores, SMT2) in NPS4 mode, so 8 NUMA
+//     nodes; 1 TiB; 8x A100 SXM4 40GB in pairs on NUMA nodes 3, 1, 7, 5.
+//   - dgxh100: 2x Xeon Platinum 8480C (56 cores, SMT2), 2 NUMA nodes; 2 TiB;
+//     8x H100 SXM5 80GB, 4 per socket, each on its own host bridge.
+//   - dgxh200, dgxb200: the dgxh100 layout with H200 141GB / B200 GPUs.
+//   - workstation: 1x Threadripper PRO (16 cores, SMT2), 1 NUMA node;
+//     256 GiB; 2x A100 PCIe 40GB on two host bridges.
+//
+// The format, field by field (machines/example/custom.yaml is a commented,
+// complete example; unknown fields are errors):
+//
+//	name: dgxh100              # required; also the default NVML seed
+//	description: free text     # optional
+//	base: dgxh100              # optional: dgxa100 | dgxh100 | dgxh200 | dgxb200
+//	driverVersion: 550.54.15   # optional: overrides the mock's driver version
+//	cpu:
+//	  sockets: 2               # default 1
+//	  numaNodesPerSocket: 1    # default 1; must divide coresPerSocket
+//	  coresPerSocket: 56       # required
+//	  threadsPerCore: 2        # default 1
+//	  memoryGiB: 2048          # required; split evenly over NUMA nodes
+//	  model: Intel(R) Xeon(R) Platinum 8480C   # optional
+//	gpus:                      # NVML index order
+//	  - model: h100-sxm5-80gb  # required without base; see Models
+//	    pciBusID: "0000:1b:00.0"   # sysfs form, lower-case, unique
+//	    pcieRoot: "pci0000:15"     # host bridge; same domain, lower bus
+//	    numaNode: 0            # < sockets*numaNodesPerSocket
+//	    idlePowerWatts: 70     # <= maxPowerWatts
+//	    maxPowerWatts: 700
+//
+// With a base, the GPU model and driver/NVML/CUDA versions come from that
+// go-nvml mock machine (github.com/NVIDIA/go-nvml/pkg/nvml/mock/dgx*).
+// Without one, each GPU names a model of go-nvml's mock catalogue (Models:
+// a100-sxm4-40gb, a100-sxm4-80gb, a100-pcie-40gb, a100-pcie-80gb,
+// a30-pcie-24gb, h100-sxm5-80gb, h200-sxm5-141gb, b200-sxm5-180gb) and the
+// versions come from the newest GPU family present.
+//
+// Validate names every bad field in one error (a *ValidationError) and
+// also checks what crosses fields: duplicate bus IDs, NUMA nodes outside
+// the CPU topology, a GPU bus outside its host bridge's bus range, GPUs of
+// one host bridge on different NUMA nodes, idle power above max power.
+//
+// # CPU numbering
+//
+// Logical CPUs follow the Linux x86 convention: thread 0 of every core of
+// every socket first, then the second threads in the same order (cpuN and
+// cpuN+cores are siblings); a NUMA node's cores are contiguous. So the
+// dgxh100's node 0 is CPUs 0-55,112-167.
+//
+// # NVML
+//
+// Machine.NewNVML (or NewSimulatedNVML for the concrete *NVML) builds an
+// nvml.Interface on go-nvml's mock server, completed with the machine's
+// PCI addresses, NUMA nodes, seed-derived UUIDs and serials, power and
+// utilisation (NVML.SetUtilization), affinity and topology. MIG profiles
+// and instances are the mock's. Unsimulated calls answer
+// ERROR_NOT_SUPPORTED rather than panic.
+//
+// # sysfs
+//
+// Machine.WriteSysfs writes root/sys/... (and root/proc/cpuinfo, meminfo)
+// matching the machine. Point deviceattribute at the sys directory
+// (deviceattribute.WithFSFromRoot(filepath.Join(root, "sys"))) and ghw at
+// root as its chroot.
+package simhw

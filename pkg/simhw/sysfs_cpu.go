@@ -1,0 +1,174 @@
+package simhw
+
+import (
+	"fmt"
+	"strings"
+)
+
+// SLIT distances written to nodeN/distance: 10 is local by definition;
+// 12 between nodes of one socket and 21 between sockets are what current
+// two-socket Xeon and EPYC servers report (numactl -H).
+const (
+	distanceLocal        = 10
+	distanceSameSocket   = 12
+	distanceRemoteSocket = 21
+)
+
+const (
+	cpuDir  = "sys/devices/system/cpu"
+	nodeDir = "sys/devices/system/node"
+)
+
+func (m *Machine) writeCPUs(w *treeWriter) error {
+	c := &m.CPU
+	all := c.logicalCPUs()
+	n := len(all)
+	cores := c.cores()
+	// Sibling sets, computed once: the threads of each core and the CPUs of
+	// each socket.
+	coreThreads := make([][]int, cores)
+	socketCPUs := make([][]int, c.Sockets)
+	for _, l := range all {
+		coreThreads[l.CoreSeq] = append(coreThreads[l.CoreSeq], l.ID)
+		socketCPUs[l.Socket] = append(socketCPUs[l.Socket], l.ID)
+	}
+	for _, l := range all {
+		base := fmt.Sprintf("%s/cpu%d", cpuDir, l.ID)
+		threads := coreThreads[l.CoreSeq]
+		pkg := socketCPUs[l.Socket]
+		// The attributes topology readers use (kubelet's cAdvisor, ghw,
+		// hwloc, lscpu): ids, and sibling sets as lists plus the classic
+		// thread_siblings mask. The other mask variants carry the same
+		// sets and are left out because file creation dominates the cost
+		// of writing a tree with hundreds of CPUs.
+		files := []struct{ name, content string }{
+			{"topology/physical_package_id", fmt.Sprint(l.Socket)},
+			{"topology/die_id", "0"},
+			{"topology/core_id", fmt.Sprint(l.Core)},
+			{"topology/thread_siblings_list", cpuList(threads)},
+			{"topology/thread_siblings", cpuMask(threads, n)},
+			{"topology/core_cpus_list", cpuList(threads)},
+			{"topology/core_siblings_list", cpuList(pkg)},
+			{"topology/package_cpus_list", cpuList(pkg)},
+		}
+		// Linux offers no online switch for the boot CPU.
+		if l.ID != 0 {
+			files = append(files, struct{ name, content string }{"online", "1"})
+		}
+		for _, f := range files {
+			if err := w.file(base+"/"+f.name, f.content); err != nil {
+				return err
+			}
+		}
+		if err := w.link(fmt.Sprintf("%s/node%d", base, l.Node), fmt.Sprintf("%s/node%d", nodeDir, l.Node)); err != nil {
+			return err
+		}
+	}
+	allList := cpuList(seq(n))
+	for _, f := range []struct{ name, content string }{
+		{"online", allList}, {"possible", allList}, {"present", allList}, {"offline", ""},
+	} {
+		if err := w.file(cpuDir+"/"+f.name, f.content); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *Machine) writeNodes(w *treeWriter) error {
+	c := &m.CPU
+	nodes := m.NUMANodes()
+	ncpu := c.cpus()
+	for node := 0; node < nodes; node++ {
+		base := fmt.Sprintf("%s/node%d", nodeDir, node)
+		cpus := c.nodeCPUs(node)
+		dist := make([]string, nodes)
+		for other := range dist {
+			switch {
+			case other == node:
+				dist[other] = fmt.Sprint(distanceLocal)
+			case c.socketOfNode(other) == c.socketOfNode(node):
+				dist[other] = fmt.Sprint(distanceSameSocket)
+			default:
+				dist[other] = fmt.Sprint(distanceRemoteSocket)
+			}
+		}
+		kib := c.nodeMemoryKiB(node)
+		meminfo := fmt.Sprintf("Node %[1]d MemTotal:       %[2]d kB\nNode %[1]d MemFree:        %[2]d kB\n"+
+			"Node %[1]d MemUsed:        0 kB\nNode %[1]d HugePages_Total:     0\n"+
+			"Node %[1]d HugePages_Free:      0\nNode %[1]d HugePages_Surp:      0\n", node, kib)
+		files := []struct{ name, content string }{
+			{"cpulist", cpuList(cpus)},
+			{"cpumap", cpuMask(cpus, ncpu)},
+			{"distance", strings.Join(dist, " ")},
+		}
+		for _, f := range files {
+			if err := w.file(base+"/"+f.name, f.content); err != nil {
+				return err
+			}
+		}
+		if err := w.raw(base+"/meminfo", meminfo); err != nil {
+			return err
+		}
+		// ghw refuses a node without a hugepages directory; no huge pages
+		// are reserved on a fresh machine.
+		for _, size := range []string{"hugepages-2048kB", "hugepages-1048576kB"} {
+			for _, f := range []string{"nr_hugepages", "free_hugepages", "surplus_hugepages"} {
+				if err := w.file(base+"/hugepages/"+size+"/"+f, "0"); err != nil {
+					return err
+				}
+			}
+		}
+		for _, id := range cpus {
+			if err := w.link(fmt.Sprintf("%s/cpu%d", base, id), fmt.Sprintf("%s/cpu%d", cpuDir, id)); err != nil {
+				return err
+			}
+		}
+	}
+	allNodes := cpuList(seq(nodes))
+	for _, name := range []string{"online", "possible", "has_cpu", "has_memory", "has_normal_memory"} {
+		if err := w.file(nodeDir+"/"+name, allNodes); err != nil {
+			return err
+		}
+	}
+	for _, size := range []string{"hugepages-2048kB", "hugepages-1048576kB"} {
+		if err := w.file("sys/kernel/mm/hugepages/"+size+"/nr_hugepages", "0"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// cpuVendor returns the /proc/cpuinfo vendor_id matching the model string.
+func (c *CPUTopology) cpuVendor() string {
+	switch {
+	case strings.Contains(c.Model, "AMD"):
+		return "AuthenticAMD"
+	case strings.Contains(c.Model, "Intel"):
+		return "GenuineIntel"
+	default:
+		return "unknown"
+	}
+}
+
+// writeProc writes /proc/cpuinfo and /proc/meminfo: ghw takes the processor
+// model and vendor from cpuinfo and drops any CPU it cannot find there.
+func (m *Machine) writeProc(w *treeWriter) error {
+	c := &m.CPU
+	model := c.Model
+	if model == "" {
+		model = "Simulated CPU"
+	}
+	var b strings.Builder
+	for _, l := range c.logicalCPUs() {
+		fmt.Fprintf(&b, "processor\t: %d\nvendor_id\t: %s\nmodel name\t: %s\nphysical id\t: %d\n"+
+			"siblings\t: %d\ncore id\t\t: %d\ncpu cores\t: %d\n\n",
+			l.ID, c.cpuVendor(), model, l.Socket, c.CoresPerSocket*c.ThreadsPerCore, l.Core, c.CoresPerSocket)
+	}
+	if err := w.raw("proc/cpuinfo", b.String()); err != nil {
+		return err
+	}
+	total := int64(c.MemoryGiB) * 1024 * 1024
+	return w.raw("proc/meminfo", fmt.Sprintf("MemTotal:       %d kB\nMemFree:        %d kB\nMemAvailable:   %d kB\n",
+		total, total, total))
+}
