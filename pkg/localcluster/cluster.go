@@ -141,7 +141,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		if err == nil {
 			c.tempWorkDir = tempWorkDir
 			c.StartupTime = time.Since(begin)
-			logger.Info("Local control plane ready", "startupTime", c.StartupTime, "workDir", opts.WorkDir, "kubeconfig", c.KubeconfigPath)
+			logger.V(1).Info("Local control plane ready", "startupTime", c.StartupTime, "workDir", opts.WorkDir, "kubeconfig", c.KubeconfigPath)
 			opts.Progress(fmt.Sprintf("control plane ready in %.1fs", c.StartupTime.Seconds()))
 			return c, nil
 		}

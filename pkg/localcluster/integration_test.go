@@ -40,10 +40,7 @@ func TestMain(m *testing.M) {
 			return 1
 		}
 		return 0
-	},
-		// This package tests the control plane itself, the stock
-		// kube-scheduler is enough (HADRON_SCHEDULER_BINARY overrides).
-		clustertest.WithSchedulerBinary("kube-scheduler"))
+	})
 }
 
 func client(t *testing.T) kubernetes.Interface {

@@ -19,14 +19,10 @@ func integrationOptions(t *testing.T) Options {
 	if v := os.Getenv("HADRON_SKIP_INTEGRATION"); v == "1" || v == "true" {
 		t.Skip("HADRON_SKIP_INTEGRATION is set")
 	}
-	scheduler := os.Getenv("HADRON_SCHEDULER_BINARY")
-	if scheduler == "" {
-		scheduler = "kube-scheduler"
-	}
 	return Options{
 		BinDir:          DefaultBinDir(),
 		WorkDir:         t.TempDir(),
-		SchedulerBinary: scheduler,
+		SchedulerBinary: os.Getenv("HADRON_SCHEDULER_BINARY"), // empty: hadron-scheduler
 		Progress:        func(step string) { t.Log(step) },
 	}
 }

@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
+	draplugin "k8s.io/kubernetes/pkg/kubelet/cm/dra/plugin"
 
 	"github.com/hadron-sched/hadron/driver/nodeplugin"
 	"github.com/hadron-sched/hadron/pkg/simhw"
@@ -183,4 +184,10 @@ func podRunningStatus(pod *v1.Pod, podIP string) v1.PodStatus {
 		})
 	}
 	return status
+}
+
+// DRAPlugin is the kubelet's gRPC client for one of the node's drivers, as
+// registered through the plugin manager.
+func (n *Node) DRAPlugin(driverName string) (*draplugin.DRAPlugin, error) {
+	return n.kubelet.plugins().GetPlugin(driverName)
 }

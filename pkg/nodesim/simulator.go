@@ -83,7 +83,7 @@ func Start(ctx context.Context, opts Options) (*Simulator, error) {
 		client:      opts.Client,
 		broadcaster: record.NewBroadcaster(record.WithContext(ctx)),
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
-			workqueue.NewTypedItemExponentialFailureRateLimiter[string](200*time.Millisecond, 30*time.Second),
+			workqueue.NewTypedItemExponentialFailureRateLimiter[string](200*time.Millisecond, 10*time.Second),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "nodesim-pods"}),
 		cancel:   cancel,
 		nodes:    map[string]*Node{},

@@ -1,0 +1,129 @@
+package localenv_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	resourceapi "k8s.io/api/resource/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/hadron-sched/hadron/pkg/attrs"
+	"github.com/hadron-sched/hadron/pkg/demo"
+	"github.com/hadron-sched/hadron/pkg/kube"
+)
+
+// namespace creates a fresh namespace for one test.
+func namespace(t *testing.T) string {
+	t.Helper()
+	name := strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()))
+	if len(name) > 50 {
+		name = name[:50]
+	}
+	ns := &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	if _, err := env.Client.CoreV1().Namespaces().Create(context.Background(), ns, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
+// gpuPod creates a ResourceClaimTemplate for count GPUs (optionally on one
+// NUMA node) and a pod using it, pinned to node when node is not empty.
+func gpuPod(t *testing.T, ns, name, node string, count int64, sameNUMA bool) *v1.Pod {
+	t.Helper()
+	w := demo.Workload{Name: name, GPUs: count, SameNUMA: sameNUMA}
+	ctx := context.Background()
+	if _, err := env.Client.ResourceV1().ResourceClaimTemplates(ns).Create(ctx, w.ClaimTemplate(ns), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	pod := w.Pod(ns)
+	if node != "" {
+		pod.Spec.NodeSelector = map[string]string{v1.LabelHostname: node}
+	}
+	created, err := env.Client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return created
+}
+
+func waitPod(t *testing.T, ns, name string, timeout time.Duration, cond func(*v1.Pod) bool) *v1.Pod {
+	t.Helper()
+	var pod *v1.Pod
+	err := wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		var err error
+		pod, err = env.Client.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		return cond(pod), nil
+	})
+	if err != nil {
+		t.Fatalf("pod %s/%s: condition not reached in %s; status: %+v", ns, name, timeout, pod.Status)
+	}
+	return pod
+}
+
+func running(p *v1.Pod) bool { return p.Status.Phase == v1.PodRunning }
+
+func deletePodAndWait(t *testing.T, ns, name string) {
+	t.Helper()
+	ctx := context.Background()
+	if err := env.Client.CoreV1().Pods(ns).Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		_, err := env.Client.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+		return apierrors.IsNotFound(err), nil
+	})
+	if err != nil {
+		t.Fatalf("pod %s/%s not gone", ns, name)
+	}
+}
+
+// podClaim returns the pod's (single) ResourceClaim.
+func podClaim(t *testing.T, pod *v1.Pod) *resourceapi.ResourceClaim {
+	t.Helper()
+	for _, name := range kube.PodClaimNames(pod) {
+		claim, err := env.Client.ResourceV1().ResourceClaims(pod.Namespace).Get(context.Background(), name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return claim
+	}
+	t.Fatalf("pod %s has no claim", pod.Name)
+	return nil
+}
+
+func podDevices(t *testing.T, pod *v1.Pod) []kube.AllocatedDevice {
+	t.Helper()
+	devices, err := kube.PodDevices(context.Background(), env.Client, pod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return devices
+}
+
+func numaNodes(devices []kube.AllocatedDevice) map[int64]bool {
+	out := map[int64]bool{}
+	for _, d := range devices {
+		if n, ok := d.Int(attrs.NUMANode); ok {
+			out[n] = true
+		}
+	}
+	return out
+}
+
+func describeDevices(devices []kube.AllocatedDevice) string {
+	var parts []string
+	for _, d := range devices {
+		n, _ := d.Int(attrs.NUMANode)
+		parts = append(parts, fmt.Sprintf("%s/%s(numa %d)", d.Pool, d.Device, n))
+	}
+	return strings.Join(parts, ", ")
+}
