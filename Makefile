@@ -70,11 +70,13 @@ lint: $(GOLANGCI_LINT)
 	$(GO) vet ./...
 	$(GOLANGCI_LINT) run ./...
 
-# Go micro-benchmarks of the driver and shared packages.
-bench:
+# Benchmarks: Go micro-benchmarks of the driver and shared packages, and
+# the foundation timings on the local environment.
+bench: build
 	@mkdir -p bench/results
 	$(GO) test -run '^$$' -bench . -benchmem ./driver/... ./pkg/... | tee bench/results/go-bench.txt
-	@echo ">> report: bench/results/go-bench.txt"
+	$(BIN_DIR)/hadron bench startup --bin-dir $(BIN_DIR) --out bench/results/startup.md
+	@echo ">> reports: bench/results/go-bench.txt bench/results/startup.md"
 
 clean:
 	rm -rf _output

@@ -22,7 +22,10 @@ func NewCommand() *cobra.Command {
 	klogFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
 	klog.InitFlags(klogFlags)
 	root.PersistentFlags().AddGoFlagSet(klogFlags)
-	root.AddCommand(newUpCommand(), newDemoCommand(), newKubectlCommand())
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		return quietLogs(cmd, klogFlags)
+	}
+	root.AddCommand(newUpCommand(), newDemoCommand(), newKubectlCommand(), newBenchCommand())
 	return root
 }
 
@@ -40,3 +43,26 @@ func stateDir() string {
 
 // defaultKubeconfig is the kubeconfig of the cluster `hadron up` runs.
 func defaultKubeconfig() string { return filepath.Join(stateDir(), "kubeconfig") }
+
+// quietLogs sends the components' logs to a file unless the user asked for
+// them (-v, --logtostderr=... or --log_file): the commands' own progress
+// lines are what a person wants on the terminal.
+func quietLogs(cmd *cobra.Command, klogFlags *flag.FlagSet) error {
+	for _, name := range []string{"v", "logtostderr", "log_file", "alsologtostderr", "stderrthreshold"} {
+		if f := cmd.Flags().Lookup(name); f != nil && f.Changed {
+			return nil
+		}
+	}
+	if err := os.MkdirAll(stateDir(), 0o700); err != nil {
+		return nil // logging to stderr is still better than failing
+	}
+	for name, value := range map[string]string{
+		"logtostderr": "false", "alsologtostderr": "false", "stderrthreshold": "FATAL",
+		"log_file": filepath.Join(stateDir(), "hadron.log"),
+	} {
+		if err := klogFlags.Set(name, value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
