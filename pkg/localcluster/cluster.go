@@ -271,7 +271,7 @@ func start(ctx context.Context, opts Options, bins binaries) (_ *Cluster, finalE
 		Timeout: 2 * time.Second,
 		// The components serve with in-memory self-signed certificates;
 		// this client is used for the health probes only.
-		Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}, //nolint:gosec
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}, //nolint:gosec // health probes of local components with self-signed certificates
 	}
 	defer insecureHTTP.CloseIdleConnections()
 	// Both are watched by both waits; the first failure is reported.
@@ -526,7 +526,7 @@ func waitFor(ctx context.Context, what string, blame *process, watched []*proces
 		}
 		select {
 		case <-ctx.Done():
-			return blame.failure(fmt.Errorf("waiting for %s: %w (last error: %v)", what, context.Cause(ctx), err))
+			return blame.failure(fmt.Errorf("waiting for %s: %w (last error: %w)", what, context.Cause(ctx), err))
 		case <-ticker.C:
 		}
 	}
@@ -619,8 +619,8 @@ func (c *Cluster) UserConfig(user string, groups ...string) (*rest.Config, error
 		return nil, fmt.Errorf("client certificate for %s: %w", user, err)
 	}
 	cfg := rest.AnonymousClientConfig(c.Config)
-	cfg.TLSClientConfig.CertData = certPEM
-	cfg.TLSClientConfig.KeyData = keyPEM
+	cfg.CertData = certPEM
+	cfg.KeyData = keyPEM
 	return cfg, nil
 }
 

@@ -355,10 +355,10 @@ func verifyStop(c *localcluster.Cluster) error {
 	var errs []error
 	for _, pid := range pids {
 		if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
-			errs = append(errs, fmt.Errorf("process %d still exists (kill: %v)", pid, err))
+			errs = append(errs, fmt.Errorf("process %d still exists (kill: %w)", pid, err))
 		}
 		if err := syscall.Kill(-pid, 0); !errors.Is(err, syscall.ESRCH) {
-			errs = append(errs, fmt.Errorf("process group %d still exists (kill: %v)", pid, err))
+			errs = append(errs, fmt.Errorf("process group %d still exists (kill: %w)", pid, err))
 		}
 	}
 	if children := localcluster.ChildProcesses(); len(children) > 0 {

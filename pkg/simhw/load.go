@@ -93,7 +93,7 @@ func readFileLimited(path string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only: nothing to lose on close
 	info, err := f.Stat()
 	if err != nil {
 		return nil, err

@@ -63,11 +63,11 @@ func completeMock(ptr any, forward bool) {
 func failure(ft reflect.Type, name string, code nvml.Return) []reflect.Value {
 	out := make([]reflect.Value, ft.NumOut())
 	for i := range out {
-		switch rt := ft.Out(i); {
-		case rt == returnType:
+		switch rt := ft.Out(i); rt {
+		case returnType:
 			out[i] = reflect.ValueOf(code)
-		case rt == errorType:
-			err := fmt.Errorf("simulated NVML: %s: %v", name, code)
+		case errorType:
+			err := fmt.Errorf("simulated NVML: %s: %w", name, code)
 			out[i] = reflect.ValueOf(&err).Elem()
 		default:
 			out[i] = reflect.Zero(rt)

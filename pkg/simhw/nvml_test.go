@@ -76,7 +76,11 @@ func TestNVMLIdentity(t *testing.T) {
 			if ret := lib.Init(); ret != nvml.SUCCESS {
 				t.Fatalf("Init() = %v", ret)
 			}
-			defer lib.Shutdown()
+			defer func() {
+				if ret := lib.Shutdown(); ret != nvml.SUCCESS {
+					t.Errorf("Shutdown() = %v", ret)
+				}
+			}()
 			count, ret := lib.DeviceGetCount()
 			if ret != nvml.SUCCESS || count != len(m.GPUs) {
 				t.Fatalf("DeviceGetCount() = %d, %v; want %d", count, ret, len(m.GPUs))

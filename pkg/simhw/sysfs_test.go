@@ -61,7 +61,9 @@ var shared = struct {
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if shared.dir != "" {
-		os.RemoveAll(shared.dir)
+		if err := os.RemoveAll(shared.dir); err != nil {
+			fmt.Fprintln(os.Stderr, "removing shared sysfs trees:", err)
+		}
 	}
 	os.Exit(code)
 }

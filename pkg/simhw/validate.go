@@ -97,18 +97,20 @@ func (v *validator) machine(m *Machine) {
 }
 
 func (v *validator) cpu(c *CPUTopology) {
-	inRange := func(field string, val, lo, hi int) bool {
+	// Every CPU topology count is at least 1.
+	inRange := func(field string, val, hi int) bool {
+		const lo = 1
 		if val < lo || val > hi {
 			v.addf(field, "%d is out of range [%d, %d]", val, lo, hi)
 			return false
 		}
 		return true
 	}
-	sockOK := inRange("cpu.sockets", c.Sockets, 1, maxSockets)
-	npsOK := inRange("cpu.numaNodesPerSocket", c.NUMANodesPerSocket, 1, maxNodesPerSocket)
-	coresOK := inRange("cpu.coresPerSocket", c.CoresPerSocket, 1, maxCoresPerSocket)
-	tpcOK := inRange("cpu.threadsPerCore", c.ThreadsPerCore, 1, maxThreadsPerCore)
-	inRange("cpu.memoryGiB", c.MemoryGiB, 1, maxMemoryGiB)
+	sockOK := inRange("cpu.sockets", c.Sockets, maxSockets)
+	npsOK := inRange("cpu.numaNodesPerSocket", c.NUMANodesPerSocket, maxNodesPerSocket)
+	coresOK := inRange("cpu.coresPerSocket", c.CoresPerSocket, maxCoresPerSocket)
+	tpcOK := inRange("cpu.threadsPerCore", c.ThreadsPerCore, maxThreadsPerCore)
+	inRange("cpu.memoryGiB", c.MemoryGiB, maxMemoryGiB)
 	if npsOK && coresOK && c.CoresPerSocket%c.NUMANodesPerSocket != 0 {
 		// Cores are numbered contiguously per NUMA node; an uneven split
 		// would give nodes different sizes, which no modelled server has.
