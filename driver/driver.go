@@ -49,6 +49,11 @@ type Driver struct {
 	mu     sync.Mutex // serializes prepare/unprepare and checkpoint access
 	claims *claims
 	helper *kubeletplugin.Helper
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	healthMu      sync.Mutex
+	healthChanged chan struct{}
 }
 
 var _ kubeletplugin.DRAPlugin = &Driver{}
@@ -82,9 +87,19 @@ func Start(ctx context.Context, cfg Config) (*Driver, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Driver{cfg: cfg, claims: &claims{family: cfg.Family, store: store, cdi: writer, state: state}}
+	d := &Driver{cfg: cfg, claims: &claims{family: cfg.Family, store: store, cdi: writer, state: state},
+		healthChanged: make(chan struct{}), done: make(chan struct{})}
 	if err := d.claims.recover(ctx); err != nil {
 		return nil, fmt.Errorf("recover interrupted prepares: %w", err)
+	}
+	if r, ok := cfg.Family.(Reconciler); ok {
+		var prepared []checkpoint.Device
+		for _, c := range state.Claims {
+			prepared = append(prepared, c.Devices...)
+		}
+		if err := r.Reconcile(ctx, prepared); err != nil {
+			return nil, fmt.Errorf("clean up devices of no claim: %w", err)
+		}
 	}
 	resources, err := cfg.Family.Resources(ctx)
 	if err != nil {
@@ -106,6 +121,14 @@ func Start(ctx context.Context, cfg Config) (*Driver, error) {
 		helper.Stop()
 		return nil, fmt.Errorf("publish resources: %w", err)
 	}
+	watchCtx, cancel := context.WithCancel(ctx)
+	d.cancel = cancel
+	go func() {
+		defer close(d.done)
+		if w, ok := cfg.Family.(Watcher); ok {
+			d.watch(watchCtx, w)
+		}
+	}()
 	logger.Info("Driver started", "checkpoint", cfg.CheckpointPath, "preparedClaims", len(state.Claims))
 	return d, nil
 }
@@ -113,6 +136,10 @@ func Start(ctx context.Context, cfg Config) (*Driver, error) {
 // Stop unregisters from the kubelet and stops publishing. ResourceSlices
 // stay, as they should across a driver restart.
 func (d *Driver) Stop() {
+	if d.cancel != nil {
+		d.cancel()
+		<-d.done
+	}
 	if d.helper != nil {
 		d.helper.Stop()
 	}

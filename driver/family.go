@@ -49,3 +49,11 @@ type PreparedDevice struct {
 func Exclusive(r resourceapi.DeviceRequestAllocationResult) bool {
 	return r.ShareID == nil
 }
+
+// Reconciler is implemented by families that keep state on the node
+// outside the checkpoint (for example MIG partitions). After a restart,
+// once interrupted prepares are rolled back, Reconcile gets every device of
+// the prepared claims and removes whatever belongs to none of them.
+type Reconciler interface {
+	Reconcile(ctx context.Context, prepared []checkpoint.Device) error
+}

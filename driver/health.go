@@ -15,13 +15,46 @@ type HealthChecker interface {
 	DeviceHealth(ctx context.Context) ([]kubeletplugin.DeviceHealth, error)
 }
 
+// Watcher is implemented by families that notice device changes (health
+// events) by themselves. Watch runs until ctx ends and calls changed after
+// each change; the driver then republishes its ResourceSlices and tells
+// the kubelet.
+type Watcher interface {
+	Watch(ctx context.Context, changed func()) error
+}
+
+// watch runs a Watcher family for the driver's lifetime.
+func (d *Driver) watch(ctx context.Context, w Watcher) {
+	logger := klog.FromContext(ctx)
+	err := w.Watch(ctx, func() {
+		if err := d.Republish(ctx); err != nil {
+			logger.Error(err, "Republishing after a device change failed")
+		}
+		d.healthMu.Lock()
+		close(d.healthChanged)
+		d.healthChanged = make(chan struct{})
+		d.healthMu.Unlock()
+	})
+	if err != nil && ctx.Err() == nil {
+		logger.Error(err, "Watching devices stopped")
+	}
+}
+
+// healthSignal is closed at the next health change.
+func (d *Driver) healthSignal() <-chan struct{} {
+	d.healthMu.Lock()
+	defer d.healthMu.Unlock()
+	return d.healthChanged
+}
+
 // WatchHealthStatus implements kubeletplugin.DRAPlugin. It sends a full
-// report at once and then every HealthInterval, well inside the kubelet's
-// staleness timeout.
+// report at once, after every change, and every HealthInterval, well
+// inside the kubelet's staleness timeout.
 func (d *Driver) WatchHealthStatus(ctx context.Context, reports chan<- kubeletplugin.DeviceHealthReport) error {
 	ticker := time.NewTicker(d.cfg.HealthInterval)
 	defer ticker.Stop()
 	for {
+		changed := d.healthSignal()
 		report, err := d.healthReport(ctx)
 		if err != nil {
 			klog.FromContext(ctx).Error(err, "Device health check failed; reporting nothing this round")
@@ -36,6 +69,7 @@ func (d *Driver) WatchHealthStatus(ctx context.Context, reports chan<- kubeletpl
 		case <-ctx.Done():
 			return nil
 		case <-ticker.C:
+		case <-changed:
 		}
 	}
 }

@@ -55,7 +55,7 @@ func (f *fakeFamily) Unprepare(_ context.Context, _ types.UID, devices []checkpo
 	return f.unprepareErr
 }
 
-func newTestClaims(t *testing.T, f *fakeFamily) (*claims, string) {
+func newTestClaims(t *testing.T, f *fakeFamily) *claims {
 	t.Helper()
 	dir := t.TempDir()
 	writer, err := cdi.NewWriter(filepath.Join(dir, "cdi"), testDriver)
@@ -63,7 +63,7 @@ func newTestClaims(t *testing.T, f *fakeFamily) (*claims, string) {
 		t.Fatal(err)
 	}
 	store := checkpoint.NewStore(filepath.Join(dir, "checkpoint.json"))
-	return &claims{family: f, store: store, cdi: writer, state: checkpoint.New()}, dir
+	return &claims{family: f, store: store, cdi: writer, state: checkpoint.New()}
 }
 
 func claim(uid, name string, devices ...string) *resourceapi.ResourceClaim {
@@ -90,7 +90,7 @@ func onDisk(t *testing.T, c *claims) *checkpoint.Checkpoint {
 
 func TestPrepareIsIdempotentAndUnprepareCleansUp(t *testing.T) {
 	f := &fakeFamily{}
-	c, _ := newTestClaims(t, f)
+	c := newTestClaims(t, f)
 	ctx := context.Background()
 	first, err := c.prepare(ctx, claim("u1", "c1", "gpu-a", "gpu-b"))
 	if err != nil {
@@ -141,7 +141,7 @@ func TestPrepareIsAllOrNothing(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			c, _ := newTestClaims(t, tc.family)
+			c := newTestClaims(t, tc.family)
 			_, err := c.prepare(context.Background(), claim("u1", "c1", "gpu-a"))
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("got %v, want error containing %q", err, tc.wantErr)
@@ -164,7 +164,7 @@ func TestPrepareIsAllOrNothing(t *testing.T) {
 }
 
 func TestPrepareRefusesDeviceOfAnotherClaim(t *testing.T) {
-	c, _ := newTestClaims(t, &fakeFamily{})
+	c := newTestClaims(t, &fakeFamily{})
 	ctx := context.Background()
 	if _, err := c.prepare(ctx, claim("u1", "c1", "gpu-a")); err != nil {
 		t.Fatal(err)
@@ -183,7 +183,7 @@ func TestPrepareRefusesDeviceOfAnotherClaim(t *testing.T) {
 
 func TestRecoverRollsBackInterruptedPrepare(t *testing.T) {
 	f := &fakeFamily{}
-	c, _ := newTestClaims(t, f)
+	c := newTestClaims(t, f)
 	c.state.Claims["done"] = &checkpoint.Claim{Namespace: "ns", Name: "done", State: checkpoint.PrepareCompleted,
 		Devices: []checkpoint.Device{{Pool: "node", Device: "gpu-a"}}}
 	c.state.Claims["half"] = &checkpoint.Claim{Namespace: "ns", Name: "half", State: checkpoint.PrepareStarted,

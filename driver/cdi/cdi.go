@@ -73,7 +73,7 @@ func (w *Writer) Write(claimUID types.UID, devices []Device) error {
 	for _, d := range devices {
 		spec.Devices = append(spec.Devices, cdispec.Device{Name: deviceName(claimUID, d.Name), ContainerEdits: d.Edits})
 	}
-	version, err := cdiapi.MinimumRequiredVersion(spec)
+	version, err := cdispec.MinimumRequiredVersion(spec)
 	if err != nil {
 		return fmt.Errorf("CDI spec for claim %s: %w", claimUID, err)
 	}

@@ -4,16 +4,19 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"sync"
 
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
 	resourceapi "k8s.io/api/resource/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/dynamic-resource-allocation/resourceslice"
-	cdispec "tags.cncf.io/container-device-interface/specs-go"
+	"k8s.io/klog/v2"
 
 	"github.com/hadron-sched/hadron/driver"
 	"github.com/hadron-sched/hadron/driver/checkpoint"
+	"github.com/hadron-sched/hadron/driver/gpu/api/v1alpha1"
+	"github.com/hadron-sched/hadron/driver/gpu/config"
 	"github.com/hadron-sched/hadron/pkg/attrs"
 )
 
@@ -22,17 +25,48 @@ type Family struct {
 	nodeName  string
 	lib       nvml.Interface
 	sysfsRoot string
+	cfg       *config.Config
 
-	mu   sync.Mutex
-	host *Host // last discovery
+	mu      sync.Mutex
+	host    *Host
+	devices map[string]deviceInfo // by DRA device name, from the last discovery
+	health  healthState
 }
 
-var _ driver.Family = &Family{}
+var (
+	_ driver.Family        = &Family{}
+	_ driver.Reconciler    = &Family{}
+	_ driver.Watcher       = &Family{}
+	_ driver.HealthChecker = &Family{}
+)
+
+type deviceKind int
+
+const (
+	kindWhole deviceKind = iota
+	kindMIG
+	kindShared
+)
+
+// deviceInfo is what prepare needs to know about a published device.
+type deviceInfo struct {
+	kind deviceKind
+	gpu  GPU
+	// For MIG partitions: the profile and placement. For the whole-GPU
+	// device of a GPU in MIG mode: the full-size profile, which is how a
+	// whole MIG-mode GPU is handed out.
+	mig       *migProfile
+	placement nvml.GpuInstancePlacement
+}
 
 // NewFamily returns the GPU family for nodeName. lib must be initialised
-// (nvml.Init) by the caller, who also shuts it down.
-func NewFamily(nodeName string, lib nvml.Interface, sysfsRoot string) *Family {
-	return &Family{nodeName: nodeName, lib: lib, sysfsRoot: sysfsRoot}
+// (nvml.Init) by the caller, who also shuts it down. cfg chooses each GPU's
+// mode; nil means every GPU is published whole.
+func NewFamily(nodeName string, lib nvml.Interface, sysfsRoot string, cfg *config.Config) *Family {
+	if cfg == nil {
+		cfg = config.Default(config.ModeWhole)
+	}
+	return &Family{nodeName: nodeName, lib: lib, sysfsRoot: sysfsRoot, cfg: cfg}
 }
 
 // DriverName implements driver.Family.
@@ -40,97 +74,229 @@ func (f *Family) DriverName() string { return attrs.GPUDriver }
 
 // Host re-discovers the GPUs and returns what was found.
 func (f *Family) Host() (*Host, error) {
-	host, err := Discover(f.lib, f.sysfsRoot)
-	if err != nil {
-		return nil, err
-	}
-	f.mu.Lock()
-	f.host = host
-	f.mu.Unlock()
-	return host, nil
+	host, _, _, err := f.discover()
+	return host, err
 }
 
-// Resources implements driver.Family: one pool named after the node.
+// ModeOf is the configured mode of a GPU.
+func (f *Family) ModeOf(g GPU) config.Mode {
+	return f.cfg.ModeFor(config.GPUIdentity{Index: g.Index, UUID: g.UUID, Model: g.ProductName})
+}
+
+// discover reads the GPUs and builds their devices in the configured modes.
+func (f *Family) discover() (*Host, []resourceapi.Device, []resourceapi.CounterSet, error) {
+	host, err := Discover(f.lib, f.sysfsRoot)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var devices []resourceapi.Device
+	var counters []resourceapi.CounterSet
+	index := map[string]deviceInfo{}
+	for _, g := range host.GPUs {
+		first := len(devices)
+		switch f.ModeOf(g) {
+		case config.ModeMIG:
+			layout, err := f.migLayout(g)
+			if err != nil {
+				return nil, nil, nil, fmt.Errorf("GPU %d (%s): %w", g.Index, g.UUID, err)
+			}
+			counters = append(counters, migCounterSet(g, layout))
+			full := fullProfile(layout)
+			devices = append(devices, migDevices(host, g, layout)...)
+			index[DeviceName(g.UUID)] = deviceInfo{kind: kindWhole, gpu: g, mig: &full, placement: full.Placements[0]}
+			for i := range layout.Profiles {
+				p := &layout.Profiles[i]
+				for _, pl := range p.Placements {
+					index[MIGDeviceName(g.UUID, *p, pl.Start)] = deviceInfo{kind: kindMIG, gpu: g, mig: p, placement: pl}
+				}
+			}
+		case config.ModeShared:
+			devices = append(devices, sharedDevice(host, g, f.cfg.Shared))
+			index[DeviceName(g.UUID)] = deviceInfo{kind: kindShared, gpu: g}
+		default:
+			devices = append(devices, wholeDevice(host, g))
+			index[DeviceName(g.UUID)] = deviceInfo{kind: kindWhole, gpu: g}
+		}
+		f.taintUnhealthy(g, devices[first:])
+	}
+	f.mu.Lock()
+	f.host, f.devices = host, index
+	f.mu.Unlock()
+	return host, devices, counters, nil
+}
+
+// migLayout reads a MIG-mode GPU's profiles. MIG mode itself is the
+// admin's choice (nvidia-smi -mig 1): the driver never changes it.
+func (f *Family) migLayout(g GPU) (*migLayout, error) {
+	dev, ret := f.lib.DeviceGetHandleByUUID(g.UUID)
+	if ret != nvml.SUCCESS {
+		return nil, nvmlError("find GPU", ret)
+	}
+	current, _, ret := dev.GetMigMode()
+	if ret != nvml.SUCCESS || current != nvml.DEVICE_MIG_ENABLE {
+		return nil, fmt.Errorf("configured for MIG but MIG mode is off: enable it (nvidia-smi -i %d -mig 1) or choose another mode for this GPU", g.Index)
+	}
+	return discoverMIG(dev, f.cfg.MIG.Profiles)
+}
+
+// fullProfile is the profile that takes the whole GPU.
+func fullProfile(layout *migLayout) migProfile {
+	best := layout.Profiles[0]
+	for _, p := range layout.Profiles[1:] {
+		if p.SliceCount > best.SliceCount || (p.SliceCount == best.SliceCount && p.MemoryBytes > best.MemoryBytes) {
+			best = p
+		}
+	}
+	return best
+}
+
+// Resources implements driver.Family: one pool named after the node, with
+// counter sets (MIG) in slices of their own.
 func (f *Family) Resources(context.Context) (resourceslice.DriverResources, error) {
-	host, err := f.Host()
+	_, devices, counters, err := f.discover()
 	if err != nil {
 		return resourceslice.DriverResources{}, err
 	}
-	devices := make([]resourceapi.Device, 0, len(host.GPUs))
-	for _, g := range host.GPUs {
-		devices = append(devices, wholeDevice(host, g))
+	slices := append(driver.CounterSlices(counters), driver.SplitSlices(devices)...)
+	return resourceslice.DriverResources{Pools: map[string]resourceslice.Pool{f.nodeName: {Slices: slices}}}, nil
+}
+
+// lookup finds a published device, discovering again if needed (after a
+// restart, prepare and roll-back may come before the first publish).
+func (f *Family) lookup(name string) (deviceInfo, error) {
+	f.mu.Lock()
+	info, ok := f.devices[name]
+	loaded := f.devices != nil
+	f.mu.Unlock()
+	if ok {
+		return info, nil
 	}
-	return resourceslice.DriverResources{Pools: map[string]resourceslice.Pool{
-		f.nodeName: {Slices: driver.SplitSlices(devices)},
-	}}, nil
+	if !loaded {
+		if _, _, _, err := f.discover(); err != nil {
+			return deviceInfo{}, err
+		}
+		return f.lookup(name)
+	}
+	return deviceInfo{}, fmt.Errorf("device %q is not a GPU device on node %s", name, f.nodeName)
 }
 
-// preparedGPU is the checkpointed state of one prepared whole GPU.
-type preparedGPU struct {
-	UUID  string `json:"uuid"`
-	Minor int    `json:"minor"`
-}
-
-// Prepare implements driver.Family. A whole GPU needs no change on the
-// node: the container gets its device node and its identity.
-func (f *Family) Prepare(_ context.Context, claim *resourceapi.ResourceClaim, results []resourceapi.DeviceRequestAllocationResult) ([]driver.PreparedDevice, error) {
-	byName, err := f.gpusByName()
+// Prepare implements driver.Family. Every device's configuration is
+// decoded and validated before anything is created, so that bad input
+// never leaves a half-prepared claim.
+func (f *Family) Prepare(ctx context.Context, claim *resourceapi.ResourceClaim, results []resourceapi.DeviceRequestAllocationResult) ([]driver.PreparedDevice, error) {
+	configs, err := claimConfigs(claim)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]driver.PreparedDevice, 0, len(results))
-	for _, r := range results {
+	infos := make([]deviceInfo, len(results))
+	for i, r := range results {
 		if r.Pool != f.nodeName {
 			return nil, fmt.Errorf("request %q: device %s/%s is from pool %q, not this node's", r.Request, r.Pool, r.Device, f.nodeName)
 		}
-		g, ok := byName[r.Device]
-		if !ok {
-			return nil, fmt.Errorf("request %q: device %q is not a GPU on node %s", r.Request, r.Device, f.nodeName)
+		if infos[i], err = f.lookup(r.Device); err != nil {
+			return nil, fmt.Errorf("request %q: %w", r.Request, err)
 		}
-		state, err := json.Marshal(preparedGPU{UUID: g.UUID, Minor: g.Minor})
+	}
+	out := make([]driver.PreparedDevice, 0, len(results))
+	for i, r := range results {
+		p, err := f.prepareOne(ctx, r, infos[i], configs.For(r.Request))
 		if err != nil {
-			return nil, fmt.Errorf("encode state of %s: %w", r.Device, err)
+			return nil, fmt.Errorf("request %q, device %s: %w", r.Request, r.Device, err)
 		}
-		out = append(out, driver.PreparedDevice{Result: r, Edits: containerEdits(g), State: state})
+		out = append(out, p)
 	}
 	return out, nil
 }
 
-// Unprepare implements driver.Family: whole GPUs leave nothing to undo.
-func (f *Family) Unprepare(context.Context, types.UID, []checkpoint.Device) error {
+func (f *Family) prepareOne(ctx context.Context, r resourceapi.DeviceRequestAllocationResult, info deviceInfo, cfg *v1alpha1.GpuConfig) (driver.PreparedDevice, error) {
+	p := driver.PreparedDevice{Result: r}
+	var state any
+	switch {
+	case info.mig != nil:
+		rec, err := createMIG(f.lib, info.gpu.UUID, *info.mig, info.placement)
+		if err != nil {
+			return p, err
+		}
+		klog.FromContext(ctx).V(2).Info("Created MIG device", "gpu", info.gpu.UUID, "profile", info.mig.Name, "start", info.placement.Start, "uuid", rec.UUID)
+		p.Edits = migEdits(info.gpu, rec)
+		state = rec
+	case info.kind == kindShared:
+		share, err := shareOf(r, info.gpu, cfg, f.cfg.Shared)
+		if err != nil {
+			return p, err
+		}
+		p.Edits = sharedEdits(info.gpu, share)
+		state = share
+	default:
+		p.Edits = containerEdits(info.gpu)
+		state = preparedGPU{UUID: info.gpu.UUID, Minor: info.gpu.Minor}
+	}
+	raw, err := json.Marshal(state)
+	if err != nil {
+		return p, fmt.Errorf("encode prepared state: %w", err)
+	}
+	p.State = raw
+	return p, nil
+}
+
+// Unprepare implements driver.Family: MIG partitions are destroyed (found by
+// their placement, so this also cleans up after a crash mid-prepare);
+// whole and shared GPUs leave nothing to undo.
+func (f *Family) Unprepare(ctx context.Context, _ types.UID, devices []checkpoint.Device) error {
+	for _, d := range devices {
+		info, err := f.lookup(d.Device)
+		if err != nil {
+			klog.FromContext(ctx).Info("Unpreparing a device that is no longer published", "device", d.Device, "err", err)
+			continue
+		}
+		if info.mig == nil {
+			continue
+		}
+		if err := destroyMIG(f.lib, info.gpu.UUID, info.placement.Start); err != nil {
+			return fmt.Errorf("device %s: %w", d.Device, err)
+		}
+	}
 	return nil
 }
 
-func (f *Family) gpusByName() (map[string]GPU, error) {
+// Reconcile implements driver.Reconciler: MIG partitions on the node that
+// belong to no prepared claim (left by a crash, or created by hand) are
+// destroyed, so that their slices can be allocated again.
+func (f *Family) Reconcile(ctx context.Context, prepared []checkpoint.Device) error {
+	if _, _, _, err := f.discover(); err != nil {
+		return err
+	}
+	keep := map[string]bool{}
+	for _, d := range prepared {
+		if info, err := f.lookup(d.Device); err == nil && info.mig != nil {
+			keep[fmt.Sprintf("%s/%d", info.gpu.UUID, info.placement.Start)] = true
+		}
+	}
 	f.mu.Lock()
 	host := f.host
 	f.mu.Unlock()
-	if host == nil {
-		var err error
-		if host, err = f.Host(); err != nil {
-			return nil, err
+	for _, g := range host.GPUs {
+		if f.ModeOf(g) != config.ModeMIG {
+			continue
+		}
+		dev, ret := f.lib.DeviceGetHandleByUUID(g.UUID)
+		if ret != nvml.SUCCESS {
+			return nvmlError("find GPU "+g.UUID, ret)
+		}
+		instances, err := listMIG(dev)
+		if err != nil {
+			return err
+		}
+		sort.Slice(instances, func(i, j int) bool { return instances[i].start < instances[j].start })
+		for _, in := range instances {
+			if keep[fmt.Sprintf("%s/%d", g.UUID, in.start)] {
+				continue
+			}
+			klog.FromContext(ctx).Info("Destroying MIG partition that belongs to no claim", "gpu", g.UUID, "start", in.start)
+			if err := destroyInstance(in.gi); err != nil {
+				return fmt.Errorf("GPU %s: orphaned partition at memory slice %d: %w", g.UUID, in.start, err)
+			}
 		}
 	}
-	m := make(map[string]GPU, len(host.GPUs))
-	for _, g := range host.GPUs {
-		m[DeviceName(g.UUID)] = g
-	}
-	return m, nil
-}
-
-// containerEdits exposes one GPU: its character device (NVIDIA's major
-// number 195, minor from NVML) and its identity for CUDA and for tools.
-func containerEdits(g GPU) cdispec.ContainerEdits {
-	return cdispec.ContainerEdits{
-		Env: []string{
-			fmt.Sprintf("HADRON_GPU_%d_UUID=%s", g.Index, g.UUID),
-			fmt.Sprintf("HADRON_GPU_%d_PCI_BUS_ID=%s", g.Index, g.PCIBusID),
-		},
-		DeviceNodes: []*cdispec.DeviceNode{{
-			Path:  fmt.Sprintf("/dev/nvidia%d", g.Minor),
-			Type:  "c",
-			Major: 195,
-			Minor: int64(g.Minor),
-		}},
-	}
+	return nil
 }

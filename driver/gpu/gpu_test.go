@@ -88,7 +88,7 @@ func TestDeviceNamesAreStablePerNode(t *testing.T) {
 
 func TestResourcesPublishAttributes(t *testing.T) {
 	m, lib, root := simulated(t, "dgxh100", "n1")
-	f := NewFamily("n1", lib, root)
+	f := NewFamily("n1", lib, root, nil)
 	res, err := f.Resources(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -116,7 +116,7 @@ func TestResourcesPublishAttributes(t *testing.T) {
 
 func TestPrepareGivesDeviceNodeAndIdentity(t *testing.T) {
 	_, lib, root := simulated(t, "workstation", "ws")
-	f := NewFamily("ws", lib, root)
+	f := NewFamily("ws", lib, root, nil)
 	host, err := f.Host()
 	if err != nil {
 		t.Fatal(err)

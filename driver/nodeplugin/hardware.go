@@ -13,6 +13,7 @@ import (
 
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
 
+	"github.com/hadron-sched/hadron/driver/gpu/config"
 	"github.com/hadron-sched/hadron/pkg/simhw"
 )
 
@@ -23,6 +24,8 @@ type Hardware struct {
 	SysfsRoot string
 	// Machine is the simulated machine, nil on real hardware.
 	Machine *simhw.Machine
+	// Sim controls the simulated GPUs (nil on real hardware).
+	Sim *simhw.NVML
 }
 
 // HardwareOptions selects real or simulated hardware.
@@ -35,6 +38,10 @@ type HardwareOptions struct {
 	// SysfsRoot overrides where sysfs is read. For a simulated machine the
 	// fake tree is written there (required then).
 	SysfsRoot string
+	// GPUConfig is the GPU driver's configuration. On a simulated machine
+	// the GPUs it puts in MIG mode get MIG mode switched on, as the admin
+	// does once on a real node (the driver itself never changes it).
+	GPUConfig *config.Config
 }
 
 // OpenHardware opens NVML (initialised) and locates sysfs. Close the
@@ -70,14 +77,44 @@ func OpenHardware(opts HardwareOptions) (*Hardware, error) {
 	} else if err != nil {
 		return nil, fmt.Errorf("simulated sysfs root: %w", err)
 	}
-	lib, err := m.NewNVML(opts.NodeName)
+	lib, err := m.NewSimulatedNVML(opts.NodeName)
 	if err != nil {
 		return nil, fmt.Errorf("simulated NVML for %s: %w", m.Name, err)
 	}
 	if ret := lib.Init(); ret != nvml.SUCCESS {
 		return nil, fmt.Errorf("initialise simulated NVML: %s", nvml.ErrorString(ret))
 	}
-	return &Hardware{NVML: lib, SysfsRoot: filepath.Clean(opts.SysfsRoot), Machine: m}, nil
+	if err := enableSimulatedMIG(lib, opts.GPUConfig); err != nil {
+		return nil, err
+	}
+	return &Hardware{NVML: lib, SysfsRoot: filepath.Clean(opts.SysfsRoot), Machine: m, Sim: lib}, nil
+}
+
+// enableSimulatedMIG switches MIG mode on for the simulated GPUs that the
+// configuration runs in MIG mode.
+func enableSimulatedMIG(lib *simhw.NVML, cfg *config.Config) error {
+	if cfg == nil {
+		return nil
+	}
+	count, ret := lib.DeviceGetCount()
+	if ret != nvml.SUCCESS {
+		return fmt.Errorf("count simulated GPUs: %s", nvml.ErrorString(ret))
+	}
+	for i := 0; i < count; i++ {
+		dev, ret := lib.DeviceGetHandleByIndex(i)
+		if ret != nvml.SUCCESS {
+			return fmt.Errorf("simulated GPU %d: %s", i, nvml.ErrorString(ret))
+		}
+		uuid, _ := dev.GetUUID()
+		name, _ := dev.GetName()
+		if cfg.ModeFor(config.GPUIdentity{Index: i, UUID: uuid, Model: name}) != config.ModeMIG {
+			continue
+		}
+		if err := lib.SetMIGMode(i, true); err != nil {
+			return fmt.Errorf("enable MIG mode on simulated GPU %d: %w", i, err)
+		}
+	}
+	return nil
 }
 
 // Close releases NVML.

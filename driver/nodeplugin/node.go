@@ -11,13 +11,19 @@ import (
 
 	"github.com/hadron-sched/hadron/driver"
 	"github.com/hadron-sched/hadron/driver/gpu"
+	"github.com/hadron-sched/hadron/driver/gpu/config"
 )
 
 // Options configures all drivers of one node.
 type Options struct {
 	NodeName string
 	Client   kubernetes.Interface
-	Hardware HardwareOptions
+	// Hardware is the node's opened hardware; the caller owns (and
+	// closes) it, so that device state such as MIG partitions outlives a
+	// driver restart, as it does on a real node.
+	Hardware *Hardware
+	// GPUConfig chooses each GPU's mode (nil: all whole).
+	GPUConfig *config.Config
 	// KubeletDir is the kubelet's root directory (/var/lib/kubelet): each
 	// driver's socket and checkpoint live in plugins/<driver>, registration
 	// sockets in plugins_registry.
@@ -29,31 +35,24 @@ type Options struct {
 }
 
 // Families builds the device families for the given hardware.
-func Families(nodeName string, hw *Hardware) []driver.Family {
-	return []driver.Family{gpu.NewFamily(nodeName, hw.NVML, hw.SysfsRoot)}
+func Families(nodeName string, hw *Hardware, gpuConfig *config.Config) []driver.Family {
+	return []driver.Family{gpu.NewFamily(nodeName, hw.NVML, hw.SysfsRoot, gpuConfig)}
 }
 
 // Node is one node's running drivers.
 type Node struct {
-	Hardware *Hardware
-	Drivers  []*driver.Driver
+	Drivers []*driver.Driver
 }
 
-// Start opens the hardware and starts every driver. On error nothing is
-// left running.
+// Start starts every driver. On error nothing is left running.
 func Start(ctx context.Context, opts Options) (*Node, error) {
-	if opts.NodeName == "" {
-		return nil, errors.New("node name is required")
+	if opts.NodeName == "" || opts.Hardware == nil {
+		return nil, errors.New("node name and hardware are required")
 	}
 	logger := klog.LoggerWithValues(klog.FromContext(ctx), "node", opts.NodeName)
 	ctx = klog.NewContext(ctx, logger)
-	opts.Hardware.NodeName = opts.NodeName
-	hw, err := OpenHardware(opts.Hardware)
-	if err != nil {
-		return nil, err
-	}
-	n := &Node{Hardware: hw}
-	for _, f := range Families(opts.NodeName, hw) {
+	n := &Node{}
+	for _, f := range Families(opts.NodeName, opts.Hardware, opts.GPUConfig) {
 		d, err := driver.Start(ctx, driver.Config{
 			NodeName:     opts.NodeName,
 			Client:       opts.Client,
@@ -72,12 +71,11 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	return n, nil
 }
 
-// Stop stops the drivers and releases the hardware. Prepared claims stay in
-// the checkpoints for the next start.
+// Stop stops the drivers. Prepared claims stay in the checkpoints for the
+// next start.
 func (n *Node) Stop() {
 	for _, d := range n.Drivers {
 		d.Stop()
 	}
 	n.Drivers = nil
-	n.Hardware.Close()
 }

@@ -36,14 +36,28 @@ const (
 	GPUCUDADriverVersion     resourceapi.QualifiedName = GPUDriver + "/cudaDriverVersion"
 	GPUIdlePowerWatts        resourceapi.QualifiedName = GPUDriver + "/idlePowerWatts"
 	GPUMaxPowerWatts         resourceapi.QualifiedName = GPUDriver + "/maxPowerWatts"
+	// MIG partitions and their parent GPU.
+	GPUParentUUID        resourceapi.QualifiedName = GPUDriver + "/parentUUID"
+	GPUMIGProfile        resourceapi.QualifiedName = GPUDriver + "/migProfile"
+	GPUMIGPlacementStart resourceapi.QualifiedName = GPUDriver + "/migPlacementStart"
+	GPUMIGPlacementSize  resourceapi.QualifiedName = GPUDriver + "/migPlacementSize"
+	GPUMIGComputeSlices  resourceapi.QualifiedName = GPUDriver + "/migComputeSlices"
 )
 
 // GPU driver capacities.
 const (
 	GPUMemory resourceapi.QualifiedName = GPUDriver + "/memory"
+	// GPUCompute is a shared GPU's compute in milli-GPU (1000 = whole GPU).
+	GPUCompute resourceapi.QualifiedName = GPUDriver + "/compute"
 )
 
 // Values of GPUType.
 const (
-	GPUTypeWhole = "gpu"
+	GPUTypeWhole  = "gpu"
+	GPUTypeMIG    = "mig"
+	GPUTypeShared = "shared"
 )
+
+// GPUUnhealthyTaint is the device taint key of a GPU that reported a
+// critical error; its value names the error (e.g. XID-79).
+const GPUUnhealthyTaint = GPUDriver + "/unhealthy"

@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/hadron-sched/hadron/deploy"
+	"github.com/hadron-sched/hadron/driver/gpu/config"
 	"github.com/hadron-sched/hadron/pkg/kube"
 	"github.com/hadron-sched/hadron/pkg/localcluster"
 	"github.com/hadron-sched/hadron/pkg/nodesim"
@@ -136,8 +137,10 @@ func (e *Env) Stop() error {
 	return err
 }
 
-// ParseNodes turns "dgxh100=2,dgxa100,workstation=1" into node specs named
-// <machine>-<n>. A machine may be a built-in name or a machine file.
+// ParseNodes turns "dgxh100=2,dgxa100:mig,workstation:shared=1" into node
+// specs. Each entry is machine[:gpu-mode][=count]; a machine is a built-in
+// name or a machine file, the GPU mode whole (default), mig or shared.
+// Nodes are named <machine>[-<mode>]-<n>.
 func ParseNodes(spec string) ([]nodesim.NodeSpec, error) {
 	var nodes []nodesim.NodeSpec
 	for _, part := range strings.Split(spec, ",") {
@@ -145,7 +148,7 @@ func ParseNodes(spec string) ([]nodesim.NodeSpec, error) {
 		if part == "" {
 			continue
 		}
-		machine, countStr, hasCount := strings.Cut(part, "=")
+		machineMode, countStr, hasCount := strings.Cut(part, "=")
 		count := 1
 		if hasCount {
 			n, err := strconv.Atoi(countStr)
@@ -154,16 +157,29 @@ func ParseNodes(spec string) ([]nodesim.NodeSpec, error) {
 			}
 			count = n
 		}
+		machine, modeStr, hasMode := strings.Cut(machineMode, ":")
 		m, err := simhw.Load(machine)
 		if err != nil {
 			return nil, fmt.Errorf("nodes %q: %w", part, err)
 		}
+		prefix := m.Name
+		var gpuConfig *config.Config
+		if hasMode {
+			mode, err := config.ParseMode(modeStr)
+			if err != nil {
+				return nil, fmt.Errorf("nodes %q: %w", part, err)
+			}
+			gpuConfig = config.Default(mode)
+			if mode != config.ModeWhole {
+				prefix += "-" + string(mode)
+			}
+		}
 		for i := 1; i <= count; i++ {
-			nodes = append(nodes, nodesim.NodeSpec{Name: fmt.Sprintf("%s-%d", m.Name, i), Machine: machine})
+			nodes = append(nodes, nodesim.NodeSpec{Name: fmt.Sprintf("%s-%d", prefix, i), Machine: machine, GPUConfig: gpuConfig})
 		}
 	}
 	if len(nodes) == 0 {
-		return nil, fmt.Errorf("nodes %q: no node given (example: dgxh100=2,workstation=1)", spec)
+		return nil, fmt.Errorf("nodes %q: no node given (example: dgxh100=2,dgxa100:mig,workstation:shared)", spec)
 	}
 	return nodes, nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"k8s.io/klog/v2"
 
+	"github.com/hadron-sched/hadron/driver/gpu/config"
 	"github.com/hadron-sched/hadron/pkg/localenv"
 )
 
@@ -18,6 +19,8 @@ var env *localenv.Env
 const (
 	dgxNode = "dgxh100-1"
 	wsNode  = "workstation-1"
+	migNode = "dgxa100-mig-1"
+	shrNode = "workstation-shared-1"
 )
 
 func TestMain(m *testing.M) {
@@ -31,10 +34,18 @@ func TestMain(m *testing.M) {
 func run(m *testing.M) int {
 	ctx, cancel := context.WithCancel(klog.NewContext(context.Background(), klog.Background()))
 	defer cancel()
-	nodes, err := localenv.ParseNodes("dgxh100=1,workstation=1")
+	nodes, err := localenv.ParseNodes("dgxh100=1,workstation=1,dgxa100:mig=1,workstation:shared=1")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
+	}
+	// The workstation's GPUs recover from critical errors quickly, so that
+	// the health test can see the taint go again.
+	for i := range nodes {
+		if nodes[i].Name == wsNode {
+			nodes[i].GPUConfig = config.Default(config.ModeWhole)
+			nodes[i].GPUConfig.Health.RecoverAfter = "3s"
+		}
 	}
 	start := time.Now()
 	env, err = localenv.Start(ctx, localenv.Options{Nodes: nodes})

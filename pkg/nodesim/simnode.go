@@ -13,6 +13,7 @@ import (
 	"k8s.io/klog/v2"
 	draplugin "k8s.io/kubernetes/pkg/kubelet/cm/dra/plugin"
 
+	"github.com/hadron-sched/hadron/driver/gpu/config"
 	"github.com/hadron-sched/hadron/driver/nodeplugin"
 	"github.com/hadron-sched/hadron/pkg/simhw"
 )
@@ -33,6 +34,8 @@ type Node struct {
 	hbDone    chan struct{}
 	pluginMu  sync.Mutex
 	plugin    *nodeplugin.Node
+	hardware  *nodeplugin.Hardware
+	gpuConfig *config.Config
 	podIPNext int
 }
 
@@ -57,8 +60,15 @@ func startNode(ctx context.Context, s *Simulator, spec NodeSpec, dir string, rec
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{Name: spec.Name, Machine: m, Dir: dir, sim: s, recorder: recorder}
+	n := &Node{Name: spec.Name, Machine: m, Dir: dir, sim: s, recorder: recorder, gpuConfig: spec.GPUConfig}
 	n.resolver = &cdiResolver{dir: n.CDIDir()}
+	// The hardware lives as long as the node: device state such as MIG
+	// partitions survives driver restarts, as on a real machine.
+	if n.hardware, err = nodeplugin.OpenHardware(nodeplugin.HardwareOptions{
+		Machine: spec.Machine, NodeName: spec.Name, SysfsRoot: n.SysfsRoot(), GPUConfig: spec.GPUConfig,
+	}); err != nil {
+		return nil, err
+	}
 	want := nodeObject(spec.Name, m, spec.Labels, s.opts.MaxPods)
 	if n.object, err = register(ctx, s.client, want); err != nil {
 		return nil, err
@@ -92,7 +102,8 @@ func (n *Node) StartDriver(ctx context.Context) error {
 	plugin, err := nodeplugin.Start(ctx, nodeplugin.Options{
 		NodeName:   n.Name,
 		Client:     n.sim.client,
-		Hardware:   nodeplugin.HardwareOptions{Machine: n.Machine.Name, SysfsRoot: n.SysfsRoot()},
+		Hardware:   n.hardware,
+		GPUConfig:  n.gpuConfig,
 		KubeletDir: n.KubeletDir(),
 		CDIDir:     n.CDIDir(),
 		OnFatal: func(err error) {
@@ -140,7 +151,11 @@ func (n *Node) stop() {
 		n.cancelHB()
 		<-n.hbDone
 	}
+	n.hardware.Close()
 }
+
+// Hardware is the node's simulated hardware.
+func (n *Node) Hardware() *nodeplugin.Hardware { return n.hardware }
 
 // nextPodIP hands out pod IPs from a per-node range. Nothing listens there:
 // they only make pod status look like a real node's.

@@ -27,6 +27,8 @@ import (
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
+
+	"github.com/hadron-sched/hadron/driver/gpu/config"
 )
 
 // NodeSpec describes one simulated node.
@@ -35,6 +37,8 @@ type NodeSpec struct {
 	// Machine is a built-in simulated machine name or a machine file.
 	Machine string
 	Labels  map[string]string
+	// GPUConfig is the node's GPU driver configuration (nil: whole GPUs).
+	GPUConfig *config.Config
 }
 
 // Options configures a Simulator.

@@ -62,9 +62,28 @@
 // Machine.NewNVML (or NewSimulatedNVML for the concrete *NVML) builds an
 // nvml.Interface on go-nvml's mock server, completed with the machine's
 // PCI addresses, NUMA nodes, seed-derived UUIDs and serials, power and
-// utilisation (NVML.SetUtilization), affinity and topology. MIG profiles
-// and instances are the mock's. Unsimulated calls answer
-// ERROR_NOT_SUPPORTED rather than panic.
+// utilisation (NVML.SetUtilization), affinity and topology. Unsimulated
+// calls answer ERROR_NOT_SUPPORTED rather than panic. The NVML is safe for
+// concurrent use.
+//
+// MIG follows the hardware's rules rather than the mock's. GPUs boot with
+// MIG mode disabled (Device.SetMigMode or NVML.SetMIGMode change it at
+// once; disabling fails with ERROR_IN_USE while GPU instances exist), and
+// instance calls answer ERROR_NOT_SUPPORTED without it. A GPU instance
+// must use one of its profile's possible placements (ERROR_INVALID_ARGUMENT)
+// and fit: memory slices [Start, Start+Size) free, compute slices and the
+// profile's instance count not exceeded (ERROR_INSUFFICIENT_RESOURCES);
+// CreateGpuInstance picks the first placement that fits. Instance IDs are
+// the lowest free. Compute instances obey the same rules inside their GPU
+// instance, which cannot be destroyed while it has some (ERROR_IN_USE).
+// Each compute instance is a MIG device (GetMigDeviceHandleByIndex, also by
+// UUID), whose UUID derives from the parent's and the instance IDs, so
+// the same layout on the same seed always yields the same MIG UUIDs.
+//
+// Health events work as with NVML: EventSetCreate, Device.RegisterEvents
+// for XID and single/double-bit ECC events, EventSet.Wait with its
+// timeout. NVML.InjectXID, InjectMIGXID and InjectECCError raise them;
+// injection never blocks.
 //
 // # sysfs
 //

@@ -21,11 +21,14 @@ type nvmlInterface = nvml.Interface
 
 // NVML is a simulated NVML library for one Machine. It implements
 // nvml.Interface on top of go-nvml's mock server (which keeps providing
-// MIG profiles, GPU/compute instances, versions...) and adds what the mock
-// lacks: the machine's PCI addresses and NUMA placement, seed-derived UUIDs
-// and serials, power and utilisation, CPU/memory affinity and PCIe
-// topology. Methods nobody simulates answer ERROR_NOT_SUPPORTED instead of
-// panicking.
+// MIG profile tables, versions...) and adds what the mock lacks: the
+// machine's PCI addresses and NUMA placement, seed-derived UUIDs and
+// serials, power and utilisation, CPU/memory affinity and PCIe topology,
+// MIG partitioning with the hardware's rules and MIG device handles (see
+// nvml_mig.go), and health events (see nvml_events.go). Methods nobody
+// simulates answer ERROR_NOT_SUPPORTED instead of panicking.
+//
+// An NVML is safe for concurrent use.
 //
 // Device handles are the mock's own device objects, so a handle obtained
 // from DeviceGetHandleByIndex, from a GPU instance's info or by UUID is the
@@ -54,10 +57,13 @@ type simGPU struct {
 	addr    pciAddr
 	pcieGen int
 	serial  string
-	maxMig  int
-	// util is the simulated utilisation in percent; it is the only state
-	// that changes after construction, hence atomic rather than locked.
-	util atomic.Int32
+	// maxSlices is the GPU's compute slice count, 0 without MIG support.
+	maxSlices int
+	// util is the simulated utilisation in percent; atomic because it is
+	// read on every power query.
+	util   atomic.Int32
+	mig    migState
+	events eventRegistry
 }
 
 // NewNVML returns an nvml.Interface simulating the machine's GPUs. seed
@@ -126,7 +132,8 @@ func (m *Machine) NewSimulatedNVML(seed string) (*NVML, error) {
 			addr:    addr,
 			pcieGen: model.pcieGen,
 			serial:  gpuSerial(seed, i),
-			maxMig:  maxMigDevices(model.config),
+
+			maxSlices: maxComputeSlices(model.config.MIGProfiles.GpuInstanceProfiles),
 		}
 		n.gpus = append(n.gpus, g)
 		n.byHandle[dev] = g
@@ -145,13 +152,117 @@ func (m *Machine) NewSimulatedNVML(seed string) (*NVML, error) {
 // draw follows linearly, from IdlePowerWatts at 0% to MaxPowerWatts at
 // 100%, as GetPowerUsage reports it.
 func (n *NVML) SetUtilization(index, pct int) error {
-	if index < 0 || index >= len(n.gpus) {
-		return fmt.Errorf("set utilisation: GPU index %d out of range [0, %d)", index, len(n.gpus))
+	g, err := n.gpu(index, "set utilisation")
+	if err != nil {
+		return err
 	}
 	if pct < 0 || pct > 100 {
 		return fmt.Errorf("set utilisation of GPU %d: %d%% out of range [0, 100]", index, pct)
 	}
-	n.gpus[index].util.Store(int32(pct))
+	g.util.Store(int32(pct))
+	return nil
+}
+
+// gpu returns GPU index, or an error naming the operation.
+func (n *NVML) gpu(index int, op string) (*simGPU, error) {
+	if index < 0 || index >= len(n.gpus) {
+		return nil, fmt.Errorf("%s: GPU index %d out of range [0, %d)", op, index, len(n.gpus))
+	}
+	return n.gpus[index], nil
+}
+
+// SetMIGMode switches GPU index's MIG mode, as an administrator would
+// before the node starts: simulated GPUs boot with MIG disabled. It is
+// the same operation as Device.SetMigMode, with its refusals as errors: a
+// GPU without MIG support, or disabling while GPU instances exist.
+func (n *NVML) SetMIGMode(index int, enabled bool) error {
+	g, err := n.gpu(index, "set MIG mode")
+	if err != nil {
+		return err
+	}
+	mode, verb := nvml.DEVICE_MIG_DISABLE, "disable"
+	if enabled {
+		mode, verb = nvml.DEVICE_MIG_ENABLE, "enable"
+	}
+	switch ret := g.setMigMode(mode); ret {
+	case nvml.SUCCESS:
+		return nil
+	case nvml.ERROR_NOT_SUPPORTED:
+		return fmt.Errorf("%s MIG mode of GPU %d (%s): the model has no MIG support: %w", verb, index, g.dev.Config.Name, ret)
+	case nvml.ERROR_IN_USE:
+		return fmt.Errorf("%s MIG mode of GPU %d: GPU instances still exist: %w", verb, index, ret)
+	default:
+		return fmt.Errorf("%s MIG mode of GPU %d: %w", verb, index, ret)
+	}
+}
+
+// InjectXID raises an XID critical error on GPU index, as the driver
+// reports a GPU fault: every event set the GPU is registered with for
+// EventTypeXidCriticalError receives it, with the XID as EventData and
+// both instance IDs 0xFFFFFFFF (the whole GPU). The XID is not checked
+// against NVIDIA's catalogue, so tests can use any code but 0, which no
+// error has.
+func (n *NVML) InjectXID(index int, xid uint64) error {
+	g, err := n.gpu(index, "inject XID")
+	if err != nil {
+		return err
+	}
+	if xid == 0 {
+		return fmt.Errorf("inject XID on GPU %d: XID 0 does not exist", index)
+	}
+	g.deliver(nvml.EventData{
+		Device:            g.dev,
+		EventType:         nvml.EventTypeXidCriticalError,
+		EventData:         xid,
+		GpuInstanceId:     wholeDevice,
+		ComputeInstanceId: wholeDevice,
+	})
+	return nil
+}
+
+// InjectMIGXID raises an XID critical error attributed to one MIG device:
+// like InjectXID, but the event carries the GPU and compute instance IDs,
+// which must exist. NVML delivers such events through the parent GPU's
+// registration (it has no per-MIG-device registration).
+func (n *NVML) InjectMIGXID(index, gpuInstanceID, computeInstanceID int, xid uint64) error {
+	g, err := n.gpu(index, "inject MIG XID")
+	if err != nil {
+		return err
+	}
+	if xid == 0 {
+		return fmt.Errorf("inject XID on GPU %d: XID 0 does not exist", index)
+	}
+	if err := g.migInstanceByID(gpuInstanceID, computeInstanceID); err != nil {
+		return fmt.Errorf("inject XID on a MIG device: %w", err)
+	}
+	g.deliver(nvml.EventData{
+		Device:            g.dev,
+		EventType:         nvml.EventTypeXidCriticalError,
+		EventData:         xid,
+		GpuInstanceId:     uint32(gpuInstanceID),
+		ComputeInstanceId: uint32(computeInstanceID),
+	})
+	return nil
+}
+
+// InjectECCError raises a single-bit (corrected) or double-bit
+// (uncorrected) ECC error event on GPU index, delivered to the event sets
+// registered for that type. ECC error counters are not simulated.
+func (n *NVML) InjectECCError(index int, doubleBit bool) error {
+	g, err := n.gpu(index, "inject ECC error")
+	if err != nil {
+		return err
+	}
+	kind := uint64(nvml.EventTypeSingleBitEccError)
+	if doubleBit {
+		kind = nvml.EventTypeDoubleBitEccError
+	}
+	g.deliver(nvml.EventData{
+		Device:            g.dev,
+		EventType:         kind,
+		GpuInstanceId:     wholeDevice,
+		ComputeInstanceId: wholeDevice,
+	})
 	return nil
 }
 
@@ -210,15 +321,4 @@ func (m *Machine) versions() (driver, nvmlVersion string, cuda int, err error) {
 		nvmlVersion = cudaMajor + "." + driver
 	}
 	return driver, nvmlVersion, cuda, nil
-}
-
-// maxMigDevices is how many MIG devices the GPU can be split into: the
-// instance count of its smallest (1-slice) GPU instance profile, 0 when the
-// model has no MIG support.
-func maxMigDevices(c gpus.Config) int {
-	p, ok := c.MIGProfiles.GpuInstanceProfiles[nvml.GPU_INSTANCE_PROFILE_1_SLICE]
-	if !ok {
-		return 0
-	}
-	return int(p.InstanceCount)
 }

@@ -4,12 +4,12 @@ import (
 	"math/bits"
 
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
-	"github.com/NVIDIA/go-nvml/pkg/nvml/mock/server"
 )
 
 // wireDevice installs the machine-specific answers on one mock device. The
 // mock already answers name, brand, architecture, compute capability,
-// index, minor number and MIG mode/profiles from its GPU configuration.
+// index, minor number and MIG profile information from its GPU
+// configuration.
 func (n *NVML) wireDevice(g *simGPU) {
 	d := g.dev
 	d.UUID = gpuUUID(n.seed, g.index)
@@ -79,13 +79,8 @@ func (n *NVML) wireDevice(g *simGPU) {
 		return n.commonAncestor(g, other)
 	}
 
-	// MIG: full GPUs are never MIG device handles; the mock keeps providing
-	// profiles and instances.
-	d.IsMigDeviceHandleFunc = func() (bool, nvml.Return) { return false, nvml.SUCCESS }
-	if g.maxMig > 0 {
-		d.GetMaxMigDeviceCountFunc = func() (int, nvml.Return) { return g.maxMig, nvml.SUCCESS }
-	}
-	n.completeInstancesOf(d)
+	n.wireMIG(g)
+	n.wireEvents(g)
 }
 
 // pciInfo fills nvml.PciInfo as NVML does: upper-case hex bus IDs with an
@@ -209,37 +204,4 @@ func (n *NVML) commonAncestor(g *simGPU, other nvml.Device) (nvml.GpuTopologyLev
 	default:
 		return nvml.TOPOLOGY_SYSTEM, nvml.SUCCESS
 	}
-}
-
-// completeInstancesOf makes the GPU and compute instances the mock creates
-// lazily as panic-free as the device itself.
-func (n *NVML) completeInstancesOf(d *server.Device) {
-	create := d.CreateGpuInstanceFunc
-	d.CreateGpuInstanceFunc = func(info *nvml.GpuInstanceProfileInfo) (nvml.GpuInstance, nvml.Return) {
-		gi, ret := create(info)
-		completeGpuInstance(gi)
-		return gi, ret
-	}
-	createAt := d.CreateGpuInstanceWithPlacementFunc
-	d.CreateGpuInstanceWithPlacementFunc = func(info *nvml.GpuInstanceProfileInfo, p *nvml.GpuInstancePlacement) (nvml.GpuInstance, nvml.Return) {
-		gi, ret := createAt(info, p)
-		completeGpuInstance(gi)
-		return gi, ret
-	}
-}
-
-func completeGpuInstance(h nvml.GpuInstance) {
-	gi, ok := h.(*server.GpuInstance)
-	if !ok || gi == nil {
-		return
-	}
-	create := gi.CreateComputeInstanceFunc
-	gi.CreateComputeInstanceFunc = func(info *nvml.ComputeInstanceProfileInfo) (nvml.ComputeInstance, nvml.Return) {
-		ci, ret := create(info)
-		if c, ok := ci.(*server.ComputeInstance); ok && c != nil {
-			completeMock(&c.ComputeInstance, false)
-		}
-		return ci, ret
-	}
-	completeMock(&gi.GpuInstance, false)
 }

@@ -372,9 +372,9 @@ func TestNVMLUnsimulatedCallsDoNotPanic(t *testing.T) {
 	}
 }
 
-// TestNVMLMIG checks the mock's MIG support survives the completion: a GPU
-// instance and a compute instance can be created and queried, and the
-// instances answer unsimulated calls without panicking.
+// TestNVMLMIG checks the basic MIG round trip: a GPU instance and a
+// compute instance can be created and queried, and the instances answer
+// unsimulated calls and nil arguments without panicking.
 func TestNVMLMIG(t *testing.T) {
 	lib := mustNVML(t, mustLoad(t, "dgxh100"), "")
 	d := device(t, lib, 0)

@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
 
+	"github.com/hadron-sched/hadron/driver/gpu/config"
 	"github.com/hadron-sched/hadron/driver/nodeplugin"
 )
 
@@ -30,6 +31,8 @@ type options struct {
 	printSlices bool
 	qps         float32
 	burst       int
+	gpuMode     string
+	configFile  string
 }
 
 // NewCommand returns the hadron-kubelet-plugin command.
@@ -61,46 +64,70 @@ ResourceClaims for the kubelet.`,
 	f.StringVar(&o.cdiDir, "cdi-dir", "/var/run/cdi", "directory for CDI specs")
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig file (default: in-cluster configuration)")
 	f.BoolVar(&o.printSlices, "print-slices", false, "print the ResourceSlices this node would publish as YAML and exit")
+	f.StringVar(&o.gpuMode, "gpu-mode", "", "mode of every GPU no rule of --config matches: whole, mig or shared (default whole)")
+	f.StringVar(&o.configFile, "config", "", "GPU driver configuration file (per-GPU modes, shared and MIG settings)")
 	f.Float32Var(&o.qps, "kube-api-qps", 50, "client QPS towards the API server (prepare reads every claim)")
 	f.IntVar(&o.burst, "kube-api-burst", 100, "client burst towards the API server")
 	return cmd
 }
 
-func hardwareOptions(o options) (nodeplugin.HardwareOptions, func(), error) {
-	hw := nodeplugin.HardwareOptions{Machine: o.machine, NodeName: o.nodeName, SysfsRoot: o.sysfsRoot}
-	cleanup := func() {}
+// gpuConfig reads --config and applies --gpu-mode over it.
+func gpuConfig(o options) (*config.Config, error) {
+	cfg := config.Default(config.ModeWhole)
+	if o.configFile != "" {
+		var err error
+		if cfg, err = config.Load(o.configFile); err != nil {
+			return nil, err
+		}
+	}
+	if o.gpuMode != "" {
+		mode, err := config.ParseMode(o.gpuMode)
+		if err != nil {
+			return nil, fmt.Errorf("--gpu-mode: %w", err)
+		}
+		cfg = cfg.WithDefaultMode(mode)
+	}
+	return cfg, nil
+}
+
+// openHardware opens the real or simulated hardware; the returned function
+// releases it (and a temporary simulated sysfs tree).
+func openHardware(o options, cfg *config.Config) (*nodeplugin.Hardware, func(), error) {
+	if o.nodeName == "" {
+		return nil, nil, errors.New("--node-name (or $NODE_NAME) is required")
+	}
+	opts := nodeplugin.HardwareOptions{Machine: o.machine, NodeName: o.nodeName, SysfsRoot: o.sysfsRoot, GPUConfig: cfg}
+	removeTree := func() {}
 	if o.machine != "" && o.sysfsRoot == "" {
 		dir, err := os.MkdirTemp("", "hadron-sysfs-")
 		if err != nil {
-			return hw, cleanup, fmt.Errorf("create directory for simulated sysfs: %w", err)
+			return nil, nil, fmt.Errorf("create directory for simulated sysfs: %w", err)
 		}
-		hw.SysfsRoot = dir
-		cleanup = func() { _ = os.RemoveAll(dir) }
+		opts.SysfsRoot = dir
+		removeTree = func() { _ = os.RemoveAll(dir) }
 	}
-	return hw, cleanup, nil
+	hw, err := nodeplugin.OpenHardware(opts)
+	if err != nil {
+		removeTree()
+		return nil, nil, err
+	}
+	return hw, func() { hw.Close(); removeTree() }, nil
 }
 
 func printSlices(ctx context.Context, o options) error {
-	if o.nodeName == "" {
-		return errors.New("--node-name (or $NODE_NAME) is required")
-	}
-	hwOpts, cleanup, err := hardwareOptions(o)
-	defer cleanup()
+	cfg, err := gpuConfig(o)
 	if err != nil {
 		return err
 	}
-	hw, err := nodeplugin.OpenHardware(hwOpts)
+	hw, release, err := openHardware(o, cfg)
 	if err != nil {
 		return err
 	}
-	defer hw.Close()
-	return nodeplugin.PrintSlices(ctx, os.Stdout, o.nodeName, nodeplugin.Families(o.nodeName, hw))
+	defer release()
+	return nodeplugin.PrintSlices(ctx, os.Stdout, o.nodeName, nodeplugin.Families(o.nodeName, hw, cfg))
 }
 
 func run(ctx context.Context, o options) error {
-	if o.nodeName == "" {
-		return errors.New("--node-name (or $NODE_NAME) is required")
-	}
 	cfg, err := restConfig(o.kubeconfig)
 	if err != nil {
 		return err
@@ -110,17 +137,22 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return fmt.Errorf("create client: %w", err)
 	}
-	hwOpts, cleanup, err := hardwareOptions(o)
-	defer cleanup()
+	gpuCfg, err := gpuConfig(o)
 	if err != nil {
 		return err
 	}
+	hw, release, err := openHardware(o, gpuCfg)
+	if err != nil {
+		return err
+	}
+	defer release()
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	node, err := nodeplugin.Start(ctx, nodeplugin.Options{
 		NodeName:   o.nodeName,
 		Client:     client,
-		Hardware:   hwOpts,
+		Hardware:   hw,
+		GPUConfig:  gpuCfg,
 		KubeletDir: filepath.Clean(o.kubeletDir),
 		CDIDir:     o.cdiDir,
 		OnFatal:    func(err error) { cancel(err) },

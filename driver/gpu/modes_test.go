@@ -1,0 +1,222 @@
+package gpu
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/NVIDIA/go-nvml/pkg/nvml"
+	resourceapi "k8s.io/api/resource/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/hadron-sched/hadron/driver/checkpoint"
+	"github.com/hadron-sched/hadron/driver/gpu/config"
+	"github.com/hadron-sched/hadron/pkg/attrs"
+	"github.com/hadron-sched/hadron/pkg/simhw"
+)
+
+// migFamily is a DGX machine whose GPUs are all in MIG mode.
+func migFamily(t *testing.T, machine string) (*Family, *simhw.NVML) {
+	t.Helper()
+	m, err := simhw.Load(machine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	if err := m.WriteSysfs(root); err != nil {
+		t.Fatal(err)
+	}
+	lib, err := m.NewSimulatedNVML("n1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ret := lib.Init(); ret != nvml.SUCCESS {
+		t.Fatal(nvml.ErrorString(ret))
+	}
+	for i := range m.GPUs {
+		if err := lib.SetMIGMode(i, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return NewFamily("n1", lib, root, config.Default(config.ModeMIG)), lib
+}
+
+func TestMIGResourcesRespectSliceLimits(t *testing.T) {
+	f, _ := migFamily(t, "dgxh100")
+	res, err := f.Resources(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices := res.Pools["n1"].Slices
+	var sets, devices, migs int
+	profiles := map[string]bool{}
+	for _, s := range slices {
+		if len(s.SharedCounters) > 0 && len(s.Devices) > 0 {
+			t.Fatal("a slice holds both counters and devices")
+		}
+		if len(s.SharedCounters) > resourceapi.ResourceSliceMaxCounterSets || len(s.Devices) > resourceapi.ResourceSliceMaxDevicesWithAdvancedFeatures {
+			t.Fatalf("slice over the API limits: %d counter sets, %d devices", len(s.SharedCounters), len(s.Devices))
+		}
+		sets += len(s.SharedCounters)
+		for _, d := range s.Devices {
+			devices++
+			if len(d.ConsumesCounters) != 1 {
+				t.Fatalf("%s consumes no counters", d.Name)
+			}
+			if *d.Attributes[attrs.GPUType].StringValue == attrs.GPUTypeMIG {
+				migs++
+				profiles[*d.Attributes[attrs.GPUMIGProfile].StringValue] = true
+			}
+		}
+	}
+	if sets != 8 || devices-migs != 8 || migs == 0 {
+		t.Fatalf("got %d counter sets, %d whole GPUs, %d MIG devices", sets, devices-migs, migs)
+	}
+	for _, want := range []string{"1g.10gb", "3g.40gb", "7g.80gb"} {
+		if !profiles[want] {
+			t.Errorf("profile %s not offered (have %v)", want, profiles)
+		}
+	}
+}
+
+func TestMIGModeOffIsAClearError(t *testing.T) {
+	_, lib, root := simulated(t, "dgxa100", "n1")
+	f := NewFamily("n1", lib, root, config.Default(config.ModeMIG))
+	_, err := f.Resources(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "MIG mode is off") {
+		t.Fatalf("got %v, want an error saying MIG mode is off", err)
+	}
+}
+
+// migResult finds the allocation result for a profile and placement.
+func migResult(t *testing.T, f *Family, gpuIndex int, profile string, start uint32) resourceapi.DeviceRequestAllocationResult {
+	t.Helper()
+	host, err := f.Host()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Resources(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for name, info := range f.devices {
+		if info.kind == kindMIG && info.gpu.UUID == host.GPUs[gpuIndex].UUID && info.mig.Name == profile && info.placement.Start == start {
+			return resourceapi.DeviceRequestAllocationResult{Request: "mig", Driver: attrs.GPUDriver, Pool: "n1", Device: name}
+		}
+	}
+	t.Fatalf("no %s device at %d on GPU %d", profile, start, gpuIndex)
+	return resourceapi.DeviceRequestAllocationResult{}
+}
+
+func migDeviceCount(t *testing.T, lib nvml.Interface, uuid string) int {
+	t.Helper()
+	dev, _ := lib.DeviceGetHandleByUUID(uuid)
+	instances, err := listMIG(dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(instances)
+}
+
+func TestMIGPrepareCreatesAndUnprepareDestroys(t *testing.T) {
+	ctx := context.Background()
+	f, lib := migFamily(t, "dgxa100")
+	r := migResult(t, f, 2, "3g.20gb", 4)
+	prepared, err := f.Prepare(ctx, &resourceapi.ResourceClaim{}, []resourceapi.DeviceRequestAllocationResult{r})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec preparedMIG
+	if err := json.Unmarshal(prepared[0].State, &rec); err != nil {
+		t.Fatal(err)
+	}
+	env := strings.Join(prepared[0].Edits.Env, " ")
+	if !strings.HasPrefix(rec.UUID, "MIG-") || !strings.Contains(env, rec.UUID) || !strings.Contains(env, "3g.20gb") {
+		t.Fatalf("MIG record %+v, env %s", rec, env)
+	}
+	parent := f.host.GPUs[2].UUID
+	if n := migDeviceCount(t, lib, parent); n != 1 {
+		t.Fatalf("%d GPU instances after prepare", n)
+	}
+	// The same placement again is refused by the hardware.
+	if _, err := f.Prepare(ctx, &resourceapi.ResourceClaim{}, []resourceapi.DeviceRequestAllocationResult{r}); err == nil {
+		t.Fatal("overlapping partition created")
+	}
+	if err := f.Unprepare(ctx, "uid", []checkpoint.Device{{Pool: "n1", Device: r.Device}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := migDeviceCount(t, lib, parent); n != 0 {
+		t.Fatalf("%d GPU instances after unprepare", n)
+	}
+	if err := f.Unprepare(ctx, "uid", []checkpoint.Device{{Pool: "n1", Device: r.Device}}); err != nil {
+		t.Fatalf("second unprepare: %v", err)
+	}
+}
+
+func TestReconcileDestroysOrphans(t *testing.T) {
+	ctx := context.Background()
+	f, lib := migFamily(t, "dgxa100")
+	kept := migResult(t, f, 0, "1g.5gb", 0)
+	orphan := migResult(t, f, 0, "1g.5gb", 1)
+	for _, r := range []resourceapi.DeviceRequestAllocationResult{kept, orphan} {
+		if _, err := f.Prepare(ctx, &resourceapi.ResourceClaim{}, []resourceapi.DeviceRequestAllocationResult{r}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Reconcile(ctx, []checkpoint.Device{{Pool: "n1", Device: kept.Device}}); err != nil {
+		t.Fatal(err)
+	}
+	dev, _ := lib.DeviceGetHandleByUUID(f.host.GPUs[0].UUID)
+	instances, err := listMIG(dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(instances) != 1 || instances[0].start != 0 {
+		t.Fatalf("after reconcile: %+v", instances)
+	}
+}
+
+func TestSharedPrepareUsesConsumedCapacityAndConfig(t *testing.T) {
+	_, lib, root := simulated(t, "workstation", "ws")
+	f := NewFamily("ws", lib, root, config.Default(config.ModeShared))
+	res, err := f.Resources(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := res.Pools["ws"].Slices[0].Devices[0]
+	compute := d.Capacity[attrs.GPUCompute].Value
+	if d.AllowMultipleAllocations == nil || !*d.AllowMultipleAllocations || compute.Value() != 1000 {
+		t.Fatalf("shared device %+v", d)
+	}
+	shareID := types.UID("share-1")
+	r := resourceapi.DeviceRequestAllocationResult{Request: "gpu", Driver: attrs.GPUDriver, Pool: "ws", Device: d.Name, ShareID: &shareID,
+		ConsumedCapacity: map[resourceapi.QualifiedName]resource.Quantity{
+			attrs.GPUCompute: resource.MustParse("250"), attrs.GPUMemory: resource.MustParse("10Gi"),
+		}}
+	claim := &resourceapi.ResourceClaim{Status: resourceapi.ResourceClaimStatus{Allocation: &resourceapi.AllocationResult{
+		Devices: resourceapi.DeviceAllocationResult{Results: []resourceapi.DeviceRequestAllocationResult{r}, Config: []resourceapi.DeviceAllocationConfiguration{{
+			Source: resourceapi.AllocationConfigSourceClaim, Requests: []string{"gpu"},
+			DeviceConfiguration: resourceapi.DeviceConfiguration{Opaque: &resourceapi.OpaqueDeviceConfiguration{
+				Driver:     attrs.GPUDriver,
+				Parameters: runtime.RawExtension{Raw: []byte(`{"apiVersion":"gpu.hadron.dev/v1alpha1","kind":"GpuConfig","sharing":{"strategy":"MPS"}}`)},
+			}},
+		}}},
+	}}}
+	prepared, err := f.Prepare(context.Background(), claim, claim.Status.Allocation.Devices.Results)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := strings.Join(prepared[0].Edits.Env, " ")
+	for _, want := range []string{"SHARE_MILLI=250", "SHARING=MPS", "CUDA_MPS_ACTIVE_THREAD_PERCENTAGE=25", "=10240M"} {
+		if !strings.Contains(env, want) {
+			t.Errorf("env %q lacks %q", env, want)
+		}
+	}
+	// A bad opaque config fails the claim and names the field.
+	claim.Status.Allocation.Devices.Config[0].Opaque.Parameters.Raw = []byte(`{"apiVersion":"gpu.hadron.dev/v1alpha1","kind":"GpuConfig","sharing":{"strategy":"MPS","bogus":1}}`)
+	if _, err := f.Prepare(context.Background(), claim, claim.Status.Allocation.Devices.Results); err == nil || !strings.Contains(err.Error(), "bogus") {
+		t.Fatalf("got %v, want an error naming the unknown field", err)
+	}
+}

@@ -1,0 +1,897 @@
+package simhw
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"sync"
+
+	"github.com/NVIDIA/go-nvml/pkg/nvml"
+	"github.com/NVIDIA/go-nvml/pkg/nvml/mock"
+)
+
+// MIG partitioning as the hardware enforces it. The go-nvml mock accepts
+// any instance anywhere, in any MIG mode; a driver tested against that
+// would never see the refusals real GPUs give. The simulation therefore
+// keeps its own instances and checks every creation against the GPU's
+// profile tables:
+//
+//   - MIG calls answer ERROR_NOT_SUPPORTED unless MIG mode is enabled
+//     (and always on a GPU without MIG profiles);
+//   - a GPU instance must use one of its profile's possible placements
+//     (ERROR_INVALID_ARGUMENT otherwise), must not overlap the memory
+//     slices [Start, Start+Size) of another instance, must fit the GPU's
+//     compute slices and its profile's instance count
+//     (ERROR_INSUFFICIENT_RESOURCES otherwise);
+//   - compute instances are checked the same way inside their GPU
+//     instance, and a GPU instance that still has some cannot be destroyed
+//     (ERROR_IN_USE);
+//   - every compute instance is a MIG device, with a handle, a UUID
+//     derived from the parent's UUID and the instance IDs, and the
+//     instance's memory.
+//
+// One mutex per GPU guards its mode, its instances and their liveness: MIG
+// operations are rare and short, and legality checks look at every
+// instance of the GPU at once.
+
+// migState is the MIG side of one simulated GPU.
+type migState struct {
+	mu      sync.Mutex
+	enabled bool
+	gis     []*gpuInstance // sorted by ID, so listings are stable
+}
+
+// staleHandle is what every simulated call on a destroyed instance or MIG
+// device answers: NVML documents such handles as invalid.
+const staleHandle = nvml.ERROR_INVALID_ARGUMENT
+
+// wholeDevice is the instance ID NVML reports in events that concern the
+// whole GPU rather than one GPU or compute instance.
+const wholeDevice = math.MaxUint32
+
+// maxComputeSlices is the number of compute slices of a model: the slice
+// count of its largest GPU instance profile (7g on A100/H100, 4g on A30),
+// 0 without MIG support. It is also the most MIG devices the GPU can hold,
+// since each needs at least one slice.
+func maxComputeSlices(profiles map[int]nvml.GpuInstanceProfileInfo) int {
+	most := 0
+	for _, p := range profiles {
+		most = max(most, int(p.SliceCount))
+	}
+	return most
+}
+
+// wireMIG installs the MIG calls on a GPU's mock device. Profile
+// information (GetGpuInstanceProfileInfo) stays the mock's: it only reads
+// the profile table, and NVML answers it whatever the MIG mode.
+func (n *NVML) wireMIG(g *simGPU) {
+	d := g.dev
+	d.SetMigModeFunc = func(mode int) (nvml.Return, nvml.Return) {
+		ret := g.setMigMode(mode)
+		// go-nvml returns (activationStatus, ret). The simulation applies
+		// the mode at once (no reset), so both carry the outcome and a
+		// caller checking either one sees a failure.
+		return ret, ret
+	}
+	d.GetMigModeFunc = func() (int, int, nvml.Return) {
+		if g.maxSlices == 0 {
+			return 0, 0, nvml.ERROR_NOT_SUPPORTED
+		}
+		g.mig.mu.Lock()
+		defer g.mig.mu.Unlock()
+		mode := nvml.DEVICE_MIG_DISABLE
+		if g.mig.enabled {
+			mode = nvml.DEVICE_MIG_ENABLE
+		}
+		// Changes apply immediately, so nothing is ever pending.
+		return mode, mode, nvml.SUCCESS
+	}
+	d.GetGpuInstancePossiblePlacementsFunc = func(info *nvml.GpuInstanceProfileInfo) ([]nvml.GpuInstancePlacement, nvml.Return) {
+		if info == nil {
+			return nil, nvml.ERROR_INVALID_ARGUMENT
+		}
+		if _, ret := g.giProfile(info.Id); ret != nvml.SUCCESS {
+			return nil, ret
+		}
+		// NVML lists placements regardless of the MIG mode.
+		return g.giPlacements(info.Id), nvml.SUCCESS
+	}
+	d.CreateGpuInstanceFunc = func(info *nvml.GpuInstanceProfileInfo) (nvml.GpuInstance, nvml.Return) {
+		if info == nil {
+			return nil, nvml.ERROR_INVALID_ARGUMENT
+		}
+		return g.createGpuInstance(info.Id, nil)
+	}
+	d.CreateGpuInstanceWithPlacementFunc = func(info *nvml.GpuInstanceProfileInfo, p *nvml.GpuInstancePlacement) (nvml.GpuInstance, nvml.Return) {
+		if info == nil || p == nil {
+			return nil, nvml.ERROR_INVALID_ARGUMENT
+		}
+		return g.createGpuInstance(info.Id, p)
+	}
+	d.GetGpuInstancesFunc = func(info *nvml.GpuInstanceProfileInfo) ([]nvml.GpuInstance, nvml.Return) {
+		if info == nil {
+			return nil, nvml.ERROR_INVALID_ARGUMENT
+		}
+		return g.gpuInstances(info.Id)
+	}
+	d.GetGpuInstanceByIdFunc = func(id int) (nvml.GpuInstance, nvml.Return) {
+		return g.gpuInstanceByID(id)
+	}
+	d.GetGpuInstanceRemainingCapacityFunc = func(info *nvml.GpuInstanceProfileInfo) (int, nvml.Return) {
+		if info == nil {
+			return 0, nvml.ERROR_INVALID_ARGUMENT
+		}
+		return g.gpuInstanceCapacity(info.Id)
+	}
+	d.GetMaxMigDeviceCountFunc = func() (int, nvml.Return) {
+		if g.maxSlices == 0 {
+			return 0, nvml.ERROR_NOT_SUPPORTED
+		}
+		g.mig.mu.Lock()
+		defer g.mig.mu.Unlock()
+		// NVML: "Returns zero if MIG is not supported or enabled".
+		if !g.mig.enabled {
+			return 0, nvml.SUCCESS
+		}
+		return g.maxSlices, nvml.SUCCESS
+	}
+	d.GetMigDeviceHandleByIndexFunc = func(index int) (nvml.Device, nvml.Return) {
+		return g.migDeviceByIndex(index)
+	}
+	// A full GPU is never a MIG device handle and has no parent.
+	d.IsMigDeviceHandleFunc = func() (bool, nvml.Return) { return false, nvml.SUCCESS }
+	d.GetDeviceHandleFromMigDeviceHandleFunc = func() (nvml.Device, nvml.Return) {
+		return nil, nvml.ERROR_INVALID_ARGUMENT
+	}
+}
+
+func (g *simGPU) setMigMode(mode int) nvml.Return {
+	if g.maxSlices == 0 {
+		return nvml.ERROR_NOT_SUPPORTED
+	}
+	if mode != nvml.DEVICE_MIG_DISABLE && mode != nvml.DEVICE_MIG_ENABLE {
+		return nvml.ERROR_INVALID_ARGUMENT
+	}
+	g.mig.mu.Lock()
+	defer g.mig.mu.Unlock()
+	// Leaving MIG mode resets the GPU, which the driver refuses while GPU
+	// instances exist (nvidia-smi: "In use by another client").
+	if mode == nvml.DEVICE_MIG_DISABLE && len(g.mig.gis) > 0 {
+		return nvml.ERROR_IN_USE
+	}
+	g.mig.enabled = mode == nvml.DEVICE_MIG_ENABLE
+	return nvml.SUCCESS
+}
+
+// readyLocked reports whether MIG calls may proceed.
+func (g *simGPU) readyLocked() nvml.Return {
+	if g.maxSlices == 0 || !g.mig.enabled {
+		return nvml.ERROR_NOT_SUPPORTED
+	}
+	return nvml.SUCCESS
+}
+
+// giProfile looks a GPU instance profile up in the model's table: IDs
+// outside NVML's range are invalid, IDs the model lacks unsupported, as
+// GetGpuInstanceProfileInfo answers.
+func (g *simGPU) giProfile(id uint32) (nvml.GpuInstanceProfileInfo, nvml.Return) {
+	if id >= nvml.GPU_INSTANCE_PROFILE_COUNT {
+		return nvml.GpuInstanceProfileInfo{}, nvml.ERROR_INVALID_ARGUMENT
+	}
+	p, ok := g.dev.Config.MIGProfiles.GpuInstanceProfiles[int(id)]
+	if !ok {
+		return nvml.GpuInstanceProfileInfo{}, nvml.ERROR_NOT_SUPPORTED
+	}
+	return p, nvml.SUCCESS
+}
+
+// giPlacements returns a copy of a profile's possible placements: the
+// table is shared by every GPU of the model and must not be handed out.
+func (g *simGPU) giPlacements(id uint32) []nvml.GpuInstancePlacement {
+	p := slices.Clone(g.dev.Config.MIGProfiles.GpuInstancePlacements[int(id)])
+	if p == nil {
+		p = []nvml.GpuInstancePlacement{}
+	}
+	return p
+}
+
+// giSlot is what a GPU instance occupies, for the legality checks.
+type giSlot struct {
+	profile   uint32
+	slices    uint32
+	placement nvml.GpuInstancePlacement
+}
+
+func (g *simGPU) slotsLocked() []giSlot {
+	out := make([]giSlot, 0, len(g.mig.gis))
+	for _, gi := range g.mig.gis {
+		out = append(out, giSlot{gi.profile.Id, gi.profile.SliceCount, gi.placement})
+	}
+	return out
+}
+
+// giFits reports whether a GPU instance of profile p at placement pl can
+// join the existing ones: its memory slices are free, the compute slices
+// suffice and the profile has an instance left.
+func (g *simGPU) giFits(existing []giSlot, p nvml.GpuInstanceProfileInfo, pl nvml.GpuInstancePlacement) bool {
+	slicesUsed, same := uint32(0), uint32(0)
+	for _, s := range existing {
+		if overlap(s.placement.Start, s.placement.Size, pl.Start, pl.Size) {
+			return false
+		}
+		slicesUsed += s.slices
+		if s.profile == p.Id {
+			same++
+		}
+	}
+	return int(slicesUsed+p.SliceCount) <= g.maxSlices && same < p.InstanceCount
+}
+
+// overlap reports whether [aStart, aStart+aSize) and [bStart,
+// bStart+bSize) intersect.
+func overlap(aStart, aSize, bStart, bSize uint32) bool {
+	return aStart < bStart+bSize && bStart < aStart+aSize
+}
+
+// firstFit returns the first placement, in the table's order, where an
+// instance fits. Real NVML picks some free placement; taking the first
+// keeps the simulation deterministic.
+func (g *simGPU) firstFit(existing []giSlot, p nvml.GpuInstanceProfileInfo) (nvml.GpuInstancePlacement, bool) {
+	for _, pl := range g.giPlacements(p.Id) {
+		if g.giFits(existing, p, pl) {
+			return pl, true
+		}
+	}
+	return nvml.GpuInstancePlacement{}, false
+}
+
+func (g *simGPU) createGpuInstance(profileID uint32, want *nvml.GpuInstancePlacement) (nvml.GpuInstance, nvml.Return) {
+	g.mig.mu.Lock()
+	defer g.mig.mu.Unlock()
+	if ret := g.readyLocked(); ret != nvml.SUCCESS {
+		return nil, ret
+	}
+	profile, ret := g.giProfile(profileID)
+	if ret != nvml.SUCCESS {
+		return nil, ret
+	}
+	existing := g.slotsLocked()
+	var placement nvml.GpuInstancePlacement
+	if want != nil {
+		if !slices.Contains(g.giPlacements(profileID), *want) {
+			return nil, nvml.ERROR_INVALID_ARGUMENT
+		}
+		if !g.giFits(existing, profile, *want) {
+			return nil, nvml.ERROR_INSUFFICIENT_RESOURCES
+		}
+		placement = *want
+	} else {
+		pl, ok := g.firstFit(existing, profile)
+		if !ok {
+			return nil, nvml.ERROR_INSUFFICIENT_RESOURCES
+		}
+		placement = pl
+	}
+	gi := &gpuInstance{gpu: g, id: g.freeGIIDLocked(), profile: profile, placement: placement}
+	completeMock(&gi.GpuInstance, false)
+	g.mig.gis = append(g.mig.gis, gi)
+	slices.SortFunc(g.mig.gis, func(a, b *gpuInstance) int { return int(a.id) - int(b.id) })
+	return gi, nvml.SUCCESS
+}
+
+// freeGIIDLocked returns the lowest GPU instance ID not in use, so IDs are
+// reused deterministically.
+func (g *simGPU) freeGIIDLocked() uint32 {
+	var id uint32
+	for _, gi := range g.mig.gis { // sorted by ID
+		if gi.id != id {
+			break
+		}
+		id++
+	}
+	return id
+}
+
+func (g *simGPU) gpuInstances(profileID uint32) ([]nvml.GpuInstance, nvml.Return) {
+	g.mig.mu.Lock()
+	defer g.mig.mu.Unlock()
+	if ret := g.readyLocked(); ret != nvml.SUCCESS {
+		return nil, ret
+	}
+	if _, ret := g.giProfile(profileID); ret != nvml.SUCCESS {
+		return nil, ret
+	}
+	out := []nvml.GpuInstance{}
+	for _, gi := range g.mig.gis {
+		if gi.profile.Id == profileID {
+			out = append(out, gi)
+		}
+	}
+	return out, nvml.SUCCESS
+}
+
+func (g *simGPU) gpuInstanceByID(id int) (nvml.GpuInstance, nvml.Return) {
+	g.mig.mu.Lock()
+	defer g.mig.mu.Unlock()
+	if ret := g.readyLocked(); ret != nvml.SUCCESS {
+		return nil, ret
+	}
+	if gi := g.findGILocked(id); gi != nil {
+		return gi, nvml.SUCCESS
+	}
+	if id < 0 {
+		return nil, nvml.ERROR_INVALID_ARGUMENT
+	}
+	return nil, nvml.ERROR_NOT_FOUND
+}
+
+func (g *simGPU) findGILocked(id int) *gpuInstance {
+	for _, gi := range g.mig.gis {
+		if int(gi.id) == id {
+			return gi
+		}
+	}
+	return nil
+}
+
+// gpuInstanceCapacity counts how many more instances of a profile fit,
+// placing them first-fit one after the other.
+func (g *simGPU) gpuInstanceCapacity(profileID uint32) (int, nvml.Return) {
+	g.mig.mu.Lock()
+	defer g.mig.mu.Unlock()
+	if ret := g.readyLocked(); ret != nvml.SUCCESS {
+		return 0, ret
+	}
+	profile, ret := g.giProfile(profileID)
+	if ret != nvml.SUCCESS {
+		return 0, ret
+	}
+	// Placing instances first-fit in table order until none fits: adding
+	// an instance never makes an earlier placement fit again, so one pass
+	// suffices.
+	slots := g.slotsLocked()
+	count := 0
+	for _, pl := range g.giPlacements(profileID) {
+		if g.giFits(slots, profile, pl) {
+			slots = append(slots, giSlot{profile.Id, profile.SliceCount, pl})
+			count++
+		}
+	}
+	return count, nvml.SUCCESS
+}
+
+// migDevicesLocked lists the MIG devices in NVML index order: by GPU
+// instance ID, then compute instance ID.
+func (g *simGPU) migDevicesLocked() []*migDevice {
+	var out []*migDevice
+	for _, gi := range g.mig.gis {
+		for _, ci := range gi.cis {
+			out = append(out, ci.mig)
+		}
+	}
+	return out
+}
+
+func (g *simGPU) migDeviceByIndex(index int) (nvml.Device, nvml.Return) {
+	if g.maxSlices == 0 {
+		return nil, nvml.ERROR_NOT_SUPPORTED
+	}
+	if index < 0 || index >= g.maxSlices {
+		return nil, nvml.ERROR_INVALID_ARGUMENT
+	}
+	g.mig.mu.Lock()
+	defer g.mig.mu.Unlock()
+	devs := g.migDevicesLocked()
+	if index >= len(devs) {
+		return nil, nvml.ERROR_NOT_FOUND
+	}
+	return devs[index], nvml.SUCCESS
+}
+
+// migDeviceByUUID finds a live MIG device of the GPU.
+func (g *simGPU) migDeviceByUUID(uuid string) (*migDevice, bool) {
+	g.mig.mu.Lock()
+	defer g.mig.mu.Unlock()
+	for _, m := range g.migDevicesLocked() {
+		if m.uuid == uuid {
+			return m, true
+		}
+	}
+	return nil, false
+}
+
+// gpuInstance is a simulated GPU instance. Methods nobody simulates (the
+// vGPU ones) come from the completed go-nvml mock and answer
+// ERROR_NOT_SUPPORTED.
+type gpuInstance struct {
+	mock.GpuInstance
+	gpu       *simGPU
+	id        uint32
+	profile   nvml.GpuInstanceProfileInfo
+	placement nvml.GpuInstancePlacement
+
+	// Guarded by gpu.mig.mu.
+	cis       []*computeInstance // sorted by ID
+	destroyed bool
+}
+
+var _ nvml.GpuInstance = (*gpuInstance)(nil)
+
+// lock takes the GPU's MIG lock and reports whether the handle is still
+// valid; the caller unlocks whatever the answer.
+func (gi *gpuInstance) lock() bool {
+	gi.gpu.mig.mu.Lock()
+	return !gi.destroyed
+}
+
+func (gi *gpuInstance) unlock() { gi.gpu.mig.mu.Unlock() }
+
+func (gi *gpuInstance) GetInfo() (nvml.GpuInstanceInfo, nvml.Return) {
+	live := gi.lock()
+	defer gi.unlock()
+	if !live {
+		return nvml.GpuInstanceInfo{}, staleHandle
+	}
+	return nvml.GpuInstanceInfo{
+		Device:    gi.gpu.dev,
+		Id:        gi.id,
+		ProfileId: gi.profile.Id,
+		Placement: gi.placement,
+	}, nvml.SUCCESS
+}
+
+func (gi *gpuInstance) Destroy() nvml.Return {
+	live := gi.lock()
+	defer gi.unlock()
+	if !live {
+		return staleHandle
+	}
+	if len(gi.cis) > 0 {
+		return nvml.ERROR_IN_USE
+	}
+	gi.destroyed = true
+	g := gi.gpu
+	g.mig.gis = slices.DeleteFunc(g.mig.gis, func(x *gpuInstance) bool { return x == gi })
+	return nvml.SUCCESS
+}
+
+// ciProfile looks a compute instance profile of this GPU instance up.
+func (gi *gpuInstance) ciProfile(id uint32) (nvml.ComputeInstanceProfileInfo, nvml.Return) {
+	if id >= nvml.COMPUTE_INSTANCE_PROFILE_COUNT {
+		return nvml.ComputeInstanceProfileInfo{}, nvml.ERROR_INVALID_ARGUMENT
+	}
+	p, ok := gi.gpu.dev.Config.MIGProfiles.ComputeInstanceProfiles[int(gi.profile.Id)][int(id)]
+	if !ok {
+		return nvml.ComputeInstanceProfileInfo{}, nvml.ERROR_NOT_SUPPORTED
+	}
+	return p, nvml.SUCCESS
+}
+
+// ciPlacements returns where a compute instance of profile p may sit in
+// the GPU instance's compute slices. The mock lists them for some models
+// and leaves the list empty for others (A100); there, a CI of s slices is
+// placed at multiples of s, which is how the hardware aligns them.
+func (gi *gpuInstance) ciPlacements(p nvml.ComputeInstanceProfileInfo) []nvml.ComputeInstancePlacement {
+	table := gi.gpu.dev.Config.MIGProfiles.ComputeInstancePlacements[int(gi.profile.Id)][int(p.Id)]
+	if len(table) > 0 {
+		return slices.Clone(table)
+	}
+	out := []nvml.ComputeInstancePlacement{}
+	if p.SliceCount == 0 {
+		return out
+	}
+	for start := uint32(0); start+p.SliceCount <= gi.profile.SliceCount; start += p.SliceCount {
+		out = append(out, nvml.ComputeInstancePlacement{Start: start, Size: p.SliceCount})
+	}
+	return out
+}
+
+// ciFits reports whether a compute instance of profile p at pl fits beside
+// the existing ones: free compute slices, within the GPU instance's slice
+// count, and an instance of the profile left.
+func (gi *gpuInstance) ciFits(existing []*computeInstance, p nvml.ComputeInstanceProfileInfo, pl nvml.ComputeInstancePlacement) bool {
+	used, same := uint32(0), uint32(0)
+	for _, ci := range existing {
+		if overlap(ci.placement.Start, ci.placement.Size, pl.Start, pl.Size) {
+			return false
+		}
+		used += ci.profile.SliceCount
+		if ci.profile.Id == p.Id {
+			same++
+		}
+	}
+	return used+p.SliceCount <= gi.profile.SliceCount && same < p.InstanceCount
+}
+
+func (gi *gpuInstance) GetComputeInstanceProfileInfo(profileID, engineProfileID int) (nvml.ComputeInstanceProfileInfo, nvml.Return) {
+	if profileID < 0 || engineProfileID < 0 {
+		return nvml.ComputeInstanceProfileInfo{}, nvml.ERROR_INVALID_ARGUMENT
+	}
+	live := gi.lock()
+	defer gi.unlock()
+	if !live {
+		return nvml.ComputeInstanceProfileInfo{}, staleHandle
+	}
+	p, ret := gi.ciProfile(uint32(profileID))
+	if ret != nvml.SUCCESS {
+		return p, ret
+	}
+	// Only shared engines exist on the simulated (and current real) GPUs.
+	if engineProfileID != nvml.COMPUTE_INSTANCE_ENGINE_PROFILE_SHARED {
+		return nvml.ComputeInstanceProfileInfo{}, nvml.ERROR_NOT_SUPPORTED
+	}
+	return p, nvml.SUCCESS
+}
+
+func (gi *gpuInstance) GetComputeInstancePossiblePlacements(info *nvml.ComputeInstanceProfileInfo) ([]nvml.ComputeInstancePlacement, nvml.Return) {
+	if info == nil {
+		return nil, nvml.ERROR_INVALID_ARGUMENT
+	}
+	live := gi.lock()
+	defer gi.unlock()
+	if !live {
+		return nil, staleHandle
+	}
+	p, ret := gi.ciProfile(info.Id)
+	if ret != nvml.SUCCESS {
+		return nil, ret
+	}
+	return gi.ciPlacements(p), nvml.SUCCESS
+}
+
+func (gi *gpuInstance) CreateComputeInstance(info *nvml.ComputeInstanceProfileInfo) (nvml.ComputeInstance, nvml.Return) {
+	if info == nil {
+		return nil, nvml.ERROR_INVALID_ARGUMENT
+	}
+	return gi.createComputeInstance(info.Id, nil)
+}
+
+func (gi *gpuInstance) CreateComputeInstanceWithPlacement(info *nvml.ComputeInstanceProfileInfo, pl *nvml.ComputeInstancePlacement) (nvml.ComputeInstance, nvml.Return) {
+	if info == nil || pl == nil {
+		return nil, nvml.ERROR_INVALID_ARGUMENT
+	}
+	return gi.createComputeInstance(info.Id, pl)
+}
+
+func (gi *gpuInstance) createComputeInstance(profileID uint32, want *nvml.ComputeInstancePlacement) (nvml.ComputeInstance, nvml.Return) {
+	live := gi.lock()
+	defer gi.unlock()
+	if !live {
+		return nil, staleHandle
+	}
+	p, ret := gi.ciProfile(profileID)
+	if ret != nvml.SUCCESS {
+		return nil, ret
+	}
+	legal := gi.ciPlacements(p)
+	var placement nvml.ComputeInstancePlacement
+	switch {
+	case want != nil && !slices.Contains(legal, *want):
+		return nil, nvml.ERROR_INVALID_ARGUMENT
+	case want != nil:
+		if !gi.ciFits(gi.cis, p, *want) {
+			return nil, nvml.ERROR_INSUFFICIENT_RESOURCES
+		}
+		placement = *want
+	default:
+		i := slices.IndexFunc(legal, func(pl nvml.ComputeInstancePlacement) bool { return gi.ciFits(gi.cis, p, pl) })
+		if i < 0 {
+			return nil, nvml.ERROR_INSUFFICIENT_RESOURCES
+		}
+		placement = legal[i]
+	}
+	ci := &computeInstance{gi: gi, id: gi.freeCIIDLocked(), profile: p, placement: placement}
+	ci.mig = newMIGDevice(ci)
+	gi.cis = append(gi.cis, ci)
+	slices.SortFunc(gi.cis, func(a, b *computeInstance) int { return int(a.id) - int(b.id) })
+	return ci, nvml.SUCCESS
+}
+
+// freeCIIDLocked returns the lowest compute instance ID not in use in the
+// GPU instance.
+func (gi *gpuInstance) freeCIIDLocked() uint32 {
+	var id uint32
+	for _, ci := range gi.cis { // sorted by ID
+		if ci.id != id {
+			break
+		}
+		id++
+	}
+	return id
+}
+
+func (gi *gpuInstance) GetComputeInstances(info *nvml.ComputeInstanceProfileInfo) ([]nvml.ComputeInstance, nvml.Return) {
+	if info == nil {
+		return nil, nvml.ERROR_INVALID_ARGUMENT
+	}
+	live := gi.lock()
+	defer gi.unlock()
+	if !live {
+		return nil, staleHandle
+	}
+	if _, ret := gi.ciProfile(info.Id); ret != nvml.SUCCESS {
+		return nil, ret
+	}
+	out := []nvml.ComputeInstance{}
+	for _, ci := range gi.cis {
+		if ci.profile.Id == info.Id {
+			out = append(out, ci)
+		}
+	}
+	return out, nvml.SUCCESS
+}
+
+func (gi *gpuInstance) GetComputeInstanceById(id int) (nvml.ComputeInstance, nvml.Return) {
+	live := gi.lock()
+	defer gi.unlock()
+	if !live {
+		return nil, staleHandle
+	}
+	for _, ci := range gi.cis {
+		if int(ci.id) == id {
+			return ci, nvml.SUCCESS
+		}
+	}
+	if id < 0 {
+		return nil, nvml.ERROR_INVALID_ARGUMENT
+	}
+	return nil, nvml.ERROR_NOT_FOUND
+}
+
+func (gi *gpuInstance) GetComputeInstanceRemainingCapacity(info *nvml.ComputeInstanceProfileInfo) (int, nvml.Return) {
+	if info == nil {
+		return 0, nvml.ERROR_INVALID_ARGUMENT
+	}
+	live := gi.lock()
+	defer gi.unlock()
+	if !live {
+		return 0, staleHandle
+	}
+	p, ret := gi.ciProfile(info.Id)
+	if ret != nvml.SUCCESS {
+		return 0, ret
+	}
+	// First-fit in table order, as for GPU instances; the hypothetical
+	// instances live only in this list.
+	existing := slices.Clone(gi.cis)
+	count := 0
+	for _, pl := range gi.ciPlacements(p) {
+		if gi.ciFits(existing, p, pl) {
+			existing = append(existing, &computeInstance{profile: p, placement: pl})
+			count++
+		}
+	}
+	return count, nvml.SUCCESS
+}
+
+// computeInstance is a simulated compute instance; it is also the MIG
+// device the GPU exposes for it.
+type computeInstance struct {
+	gi        *gpuInstance
+	id        uint32
+	profile   nvml.ComputeInstanceProfileInfo
+	placement nvml.ComputeInstancePlacement
+	mig       *migDevice
+
+	destroyed bool // guarded by gi.gpu.mig.mu
+}
+
+var _ nvml.ComputeInstance = (*computeInstance)(nil)
+
+func (ci *computeInstance) lock() bool {
+	ci.gi.gpu.mig.mu.Lock()
+	return !ci.destroyed
+}
+
+func (ci *computeInstance) unlock() { ci.gi.gpu.mig.mu.Unlock() }
+
+func (ci *computeInstance) GetInfo() (nvml.ComputeInstanceInfo, nvml.Return) {
+	live := ci.lock()
+	defer ci.unlock()
+	if !live {
+		return nvml.ComputeInstanceInfo{}, staleHandle
+	}
+	return nvml.ComputeInstanceInfo{
+		Device:      ci.gi.gpu.dev,
+		GpuInstance: ci.gi,
+		Id:          ci.id,
+		ProfileId:   ci.profile.Id,
+		Placement:   ci.placement,
+	}, nvml.SUCCESS
+}
+
+func (ci *computeInstance) Destroy() nvml.Return {
+	live := ci.lock()
+	defer ci.unlock()
+	if !live {
+		return staleHandle
+	}
+	ci.destroyed = true
+	ci.gi.cis = slices.DeleteFunc(ci.gi.cis, func(x *computeInstance) bool { return x == ci })
+	return nvml.SUCCESS
+}
+
+// migDevice is the NVML device handle of a compute instance. It answers
+// the queries NVML supports on MIG handles from the instance it stands
+// for; everything else answers ERROR_NOT_SUPPORTED (the completed mock),
+// as real MIG handles do for most whole-GPU queries (minor number, PCI
+// info, utilisation, events...).
+type migDevice struct {
+	mock.Device
+	ci   *computeInstance
+	uuid string
+	name string
+}
+
+var _ nvml.Device = (*migDevice)(nil)
+
+func newMIGDevice(ci *computeInstance) *migDevice {
+	g := ci.gi.gpu
+	m := &migDevice{
+		ci:   ci,
+		uuid: migUUID(g.dev.UUID, ci.gi.id, ci.id),
+		name: g.dev.Config.Name + " MIG " + migProfileName(ci.gi.profile, ci.profile, g.dev.Config.MemoryMB),
+	}
+	completeMock(&m.Device, false)
+	return m
+}
+
+// live takes the GPU's MIG lock, reports whether the compute instance
+// still exists, and releases the lock.
+func (m *migDevice) live() bool {
+	live := m.ci.lock()
+	m.ci.unlock()
+	return live
+}
+
+func (m *migDevice) GetUUID() (string, nvml.Return) {
+	if !m.live() {
+		return "", staleHandle
+	}
+	return m.uuid, nvml.SUCCESS
+}
+
+// GetName returns the MIG device name NVML gives, the parent's product name
+// followed by the profile: "NVIDIA H100 80GB HBM3 MIG 1g.10gb".
+func (m *migDevice) GetName() (string, nvml.Return) {
+	if !m.live() {
+		return "", staleHandle
+	}
+	return m.name, nvml.SUCCESS
+}
+
+func (m *migDevice) IsMigDeviceHandle() (bool, nvml.Return) {
+	if !m.live() {
+		return false, staleHandle
+	}
+	return true, nvml.SUCCESS
+}
+
+func (m *migDevice) GetGpuInstanceId() (int, nvml.Return) {
+	if !m.live() {
+		return 0, staleHandle
+	}
+	return int(m.ci.gi.id), nvml.SUCCESS
+}
+
+func (m *migDevice) GetComputeInstanceId() (int, nvml.Return) {
+	if !m.live() {
+		return 0, staleHandle
+	}
+	return int(m.ci.id), nvml.SUCCESS
+}
+
+func (m *migDevice) GetDeviceHandleFromMigDeviceHandle() (nvml.Device, nvml.Return) {
+	if !m.live() {
+		return nil, staleHandle
+	}
+	return m.ci.gi.gpu.dev, nvml.SUCCESS
+}
+
+// memoryBytes is the GPU instance's memory, which all its compute
+// instances share.
+func (m *migDevice) memoryBytes() uint64 {
+	return m.ci.gi.profile.MemorySizeMB << 20
+}
+
+func (m *migDevice) GetMemoryInfo() (nvml.Memory, nvml.Return) {
+	if !m.live() {
+		return nvml.Memory{}, staleHandle
+	}
+	total := m.memoryBytes()
+	return nvml.Memory{Total: total, Free: total}, nvml.SUCCESS
+}
+
+func (m *migDevice) GetMemoryInfo_v2() (nvml.Memory_v2, nvml.Return) {
+	if !m.live() {
+		return nvml.Memory_v2{}, staleHandle
+	}
+	total := m.memoryBytes()
+	mem := nvml.Memory_v2{Total: total, Free: total}
+	mem.Version = nvml.STRUCT_VERSION(mem, 2)
+	return mem, nvml.SUCCESS
+}
+
+// GetAttributes is the MIG-only query tools use to name MIG devices.
+func (m *migDevice) GetAttributes() (nvml.DeviceAttributes, nvml.Return) {
+	if !m.live() {
+		return nvml.DeviceAttributes{}, staleHandle
+	}
+	ci, gi := m.ci.profile, m.ci.gi.profile
+	return nvml.DeviceAttributes{
+		MultiprocessorCount:       ci.MultiprocessorCount,
+		SharedCopyEngineCount:     ci.SharedCopyEngineCount,
+		SharedDecoderCount:        ci.SharedDecoderCount,
+		SharedEncoderCount:        ci.SharedEncoderCount,
+		SharedJpegCount:           ci.SharedJpegCount,
+		SharedOfaCount:            ci.SharedOfaCount,
+		GpuInstanceSliceCount:     gi.SliceCount,
+		ComputeInstanceSliceCount: ci.SliceCount,
+		MemorySizeMB:              gi.MemorySizeMB,
+	}, nvml.SUCCESS
+}
+
+// migProfileSuffix names the media-engine variants of GPU instance
+// profiles the way NVIDIA's tools do.
+var migProfileSuffix = map[uint32]string{
+	nvml.GPU_INSTANCE_PROFILE_1_SLICE_REV1:   "+me",
+	nvml.GPU_INSTANCE_PROFILE_2_SLICE_REV1:   "+me",
+	nvml.GPU_INSTANCE_PROFILE_1_SLICE_NO_ME:  "-me",
+	nvml.GPU_INSTANCE_PROFILE_2_SLICE_NO_ME:  "-me",
+	nvml.GPU_INSTANCE_PROFILE_1_SLICE_ALL_ME: "+me.all",
+	nvml.GPU_INSTANCE_PROFILE_2_SLICE_ALL_ME: "+me.all",
+	nvml.GPU_INSTANCE_PROFILE_1_SLICE_GFX:    "+gfx",
+	nvml.GPU_INSTANCE_PROFILE_2_SLICE_GFX:    "+gfx",
+	nvml.GPU_INSTANCE_PROFILE_3_SLICE_GFX:    "+gfx",
+	nvml.GPU_INSTANCE_PROFILE_4_SLICE_GFX:    "+gfx",
+}
+
+// migProfileName is NVIDIA's "<g>g.<GB>gb" name of a GPU instance, prefixed
+// with "<c>c." when the compute instance uses only part of it.
+func migProfileName(gi nvml.GpuInstanceProfileInfo, ci nvml.ComputeInstanceProfileInfo, totalMB uint64) string {
+	name := fmt.Sprintf("%dg.%dgb%s", gi.SliceCount, migMemoryGB(gi.MemorySizeMB, totalMB), migProfileSuffix[gi.Id])
+	if ci.SliceCount < gi.SliceCount {
+		name = fmt.Sprintf("%dc.%s", ci.SliceCount, name)
+	}
+	return name
+}
+
+// migMemoryGB is the memory figure in a profile name. NVIDIA names a
+// profile after its share of the board's memory, in eighths (the memory
+// slices), times the board's size: the A100 40GB's 40192 MB full profile is
+// "7g.40gb", not 39. The go-nvml mock's Hopper and Blackwell tables give
+// sizes that are not such shares but already the named figure (H200
+// 1g.18gb is 18432 MB, more than an eighth of 141 GB), so when the share
+// rule lands more than 1 GB away from the size itself, the size wins.
+func migMemoryGB(sizeMB, totalMB uint64) uint64 {
+	direct := (sizeMB + 1023) / 1024
+	if totalMB == 0 {
+		return direct
+	}
+	eighths := math.Ceil(float64(sizeMB) / float64(totalMB) * 8)
+	totalGB := float64((totalMB + 1023) / 1024)
+	share := uint64(math.Round(eighths / 8 * totalGB))
+	if share+1 < direct || direct+1 < share {
+		return direct
+	}
+	return share
+}
+
+// migInstanceByID finds a live compute instance for an injected event.
+func (g *simGPU) migInstanceByID(giID, ciID int) error {
+	g.mig.mu.Lock()
+	defer g.mig.mu.Unlock()
+	if g.readyLocked() != nvml.SUCCESS {
+		return fmt.Errorf("GPU %d is not in MIG mode", g.index)
+	}
+	gi := g.findGILocked(giID)
+	if gi == nil {
+		return fmt.Errorf("GPU %d has no GPU instance %d", g.index, giID)
+	}
+	for _, ci := range gi.cis {
+		if int(ci.id) == ciID {
+			return nil
+		}
+	}
+	return fmt.Errorf("GPU instance %d of GPU %d has no compute instance %d", giID, g.index, ciID)
+}
