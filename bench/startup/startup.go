@@ -35,15 +35,28 @@ type Options struct {
 
 // Result holds the samples of each measurement.
 type Result struct {
-	ControlPlane, NodeStart, SlicePublish, PodToRunning []time.Duration
+	ControlPlane, NodeStart, PodToRunning []time.Duration
+	// Publish is per node: the samples and what was published.
+	Publish []Publish
 }
 
-const node = "dgxh100-1"
+// Publish is the ResourceSlice publishing of one node.
+type Publish struct {
+	Node            string
+	Slices, Devices int
+	Samples         []time.Duration
+}
+
+// The measured nodes: a DGX H100 with whole GPUs and one in MIG mode.
+const (
+	nodeSpecs = "dgxh100=1,dgxh100:mig=1"
+	node      = "dgxh100-1"
+)
 
 // Run measures everything and returns the samples.
 func Run(ctx context.Context, opts Options) (*Result, error) {
 	res := &Result{}
-	nodes, err := localenv.ParseNodes("dgxh100=1")
+	nodes, err := localenv.ParseNodes(nodeSpecs)
 	if err != nil {
 		return nil, err
 	}
@@ -69,34 +82,12 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 }
 
 func measureOn(ctx context.Context, env *localenv.Env, opts Options, res *Result) error {
-	n := env.Sim.Node(node)
-	slices := env.Client.ResourceV1().ResourceSlices()
-	selector := metav1.ListOptions{FieldSelector: "spec.nodeName=" + node + ",spec.driver=" + attrs.GPUDriver}
-	for i := 0; i < opts.Publish; i++ {
-		n.StopDriver()
-		if err := slices.DeleteCollection(ctx, metav1.DeleteOptions{}, selector); err != nil {
-			return fmt.Errorf("delete slices: %w", err)
-		}
-		// Watch for the slice while the driver starts: StartDriver also
-		// waits for the kubelet's registration, which is not publishing.
-		published := make(chan error, 1)
-		start := time.Now()
-		var took time.Duration
-		go func() {
-			published <- wait.PollUntilContextTimeout(ctx, 5*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-				list, err := slices.List(ctx, selector)
-				took = time.Since(start)
-				return err == nil && len(list.Items) > 0 && len(list.Items[0].Spec.Devices) == 8, nil
-			})
-		}()
-		if err := n.StartDriver(ctx); err != nil {
+	for _, name := range []string{node, "dgxh100-mig-1"} {
+		p, err := measurePublish(ctx, env, name, opts)
+		if err != nil {
 			return err
 		}
-		if err := <-published; err != nil {
-			return fmt.Errorf("slice not published: %w", err)
-		}
-		res.SlicePublish = append(res.SlicePublish, took)
-		fmt.Fprintf(opts.Progress, "publish %d/%d: %s\n", i+1, opts.Publish, res.SlicePublish[i].Round(time.Millisecond))
+		res.Publish = append(res.Publish, p)
 	}
 	const ns = "bench"
 	if _, err := env.Client.CoreV1().Namespaces().Create(ctx, &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
@@ -107,9 +98,11 @@ func measureOn(ctx context.Context, env *localenv.Env, opts Options, res *Result
 		return err
 	}
 	pods := env.Client.CoreV1().Pods(ns)
+	pod := w.Pod(ns)
+	pod.Spec.NodeSelector = map[string]string{v1.LabelHostname: node}
 	for i := 0; i < opts.Pods; i++ {
 		start := time.Now()
-		if _, err := pods.Create(ctx, w.Pod(ns), metav1.CreateOptions{}); err != nil {
+		if _, err := pods.Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 			return err
 		}
 		err := wait.PollUntilContextTimeout(ctx, 5*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
@@ -134,12 +127,55 @@ func measureOn(ctx context.Context, env *localenv.Env, opts Options, res *Result
 	return nil
 }
 
+// measurePublish restarts a node's driver opts.Publish times, each time
+// from no ResourceSlices, and times until the whole pool is readable.
+func measurePublish(ctx context.Context, env *localenv.Env, name string, opts Options) (Publish, error) {
+	p := Publish{Node: name}
+	n := env.Sim.Node(name)
+	slices := env.Client.ResourceV1().ResourceSlices()
+	selector := metav1.ListOptions{FieldSelector: "spec.nodeName=" + name + ",spec.driver=" + attrs.GPUDriver}
+	for i := 0; i < opts.Publish; i++ {
+		n.StopDriver()
+		if err := slices.DeleteCollection(ctx, metav1.DeleteOptions{}, selector); err != nil {
+			return p, fmt.Errorf("delete slices: %w", err)
+		}
+		// Watch for the slices while the driver starts: StartDriver also
+		// waits for the kubelet's registration, which is not publishing.
+		published := make(chan error, 1)
+		start := time.Now()
+		var took time.Duration
+		go func() {
+			published <- wait.PollUntilContextTimeout(ctx, 5*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+				list, err := slices.List(ctx, selector)
+				took = time.Since(start)
+				if err != nil || len(list.Items) == 0 || int64(len(list.Items)) != list.Items[0].Spec.Pool.ResourceSliceCount {
+					return false, nil
+				}
+				p.Slices, p.Devices = len(list.Items), 0
+				for _, s := range list.Items {
+					p.Devices += len(s.Spec.Devices)
+				}
+				return true, nil
+			})
+		}()
+		if err := n.StartDriver(ctx); err != nil {
+			return p, err
+		}
+		if err := <-published; err != nil {
+			return p, fmt.Errorf("%s: slices not published: %w", name, err)
+		}
+		p.Samples = append(p.Samples, took)
+		fmt.Fprintf(opts.Progress, "publish %s %d/%d: %d slices, %d devices in %s\n", name, i+1, opts.Publish, p.Slices, p.Devices, took.Round(time.Millisecond))
+	}
+	return p, nil
+}
+
 // Report writes the result as markdown.
 func (r *Result) Report(w io.Writer, command, commit string) {
 	host, _ := os.Hostname()
 	fmt.Fprintf(w, "# Foundation timings\n\nCommand: `%s`  \nCommit: `%s`  \nMachine: %s, %d CPUs (%s/%s), %s\n\n",
 		command, commit, host, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, time.Now().UTC().Format("2006-01-02"))
-	fmt.Fprintln(w, "Local environment: real etcd, kube-apiserver, kube-controller-manager and hadron-scheduler; one simulated DGX H100 node (real driver and kubelet DRA code).")
+	fmt.Fprintln(w, "Local environment: real etcd, kube-apiserver, kube-controller-manager and hadron-scheduler; simulated DGX H100 nodes (one with whole GPUs, one in MIG mode) running the real driver and kubelet DRA code.")
 	fmt.Fprintln(w, "\n| measurement | samples | p50 | p95 | max |\n|---|---|---|---|---|")
 	row := func(name string, s []time.Duration) {
 		if len(s) == 0 {
@@ -152,7 +188,9 @@ func (r *Result) Report(w io.Writer, command, commit string) {
 	}
 	row("control plane start (to ready)", r.ControlPlane)
 	row("simulated DGX H100 node start (Node, kubelet code, driver registered)", r.NodeStart)
-	row("DGX H100 ResourceSlice publish (driver start → 8-device slice readable)", r.SlicePublish)
+	for _, p := range r.Publish {
+		row(fmt.Sprintf("ResourceSlice publish, %s (%d slices, %d devices; driver start → pool readable)", p.Node, p.Slices, p.Devices), p.Samples)
+	}
 	row("1-GPU pod created → Running (schedule, allocate, prepare over gRPC, CDI)", r.PodToRunning)
 	fmt.Fprintln(w, "\n"+strings.TrimSpace(`
 Timings on a shared 2-core machine are noisy; compare ratios measured in one run.`))
