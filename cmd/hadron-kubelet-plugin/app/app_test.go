@@ -2,6 +2,7 @@ package app
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,6 +21,13 @@ func capture(t *testing.T, args ...string) (string, error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Read while the command writes: the output can exceed a pipe's buffer.
+	var buf bytes.Buffer
+	read := make(chan struct{})
+	go func() {
+		_, _ = buf.ReadFrom(r)
+		close(read)
+	}()
 	stdout := os.Stdout
 	os.Stdout = w
 	cmd := NewCommand()
@@ -27,8 +35,7 @@ func capture(t *testing.T, args ...string) (string, error) {
 	runErr := cmd.Execute()
 	os.Stdout = stdout
 	_ = w.Close()
-	var buf bytes.Buffer
-	_, _ = buf.ReadFrom(r)
+	<-read
 	return buf.String(), runErr
 }
 
@@ -73,6 +80,8 @@ func TestBadInputIsOneLine(t *testing.T) {
 		"unknown machine":   {[]string{"--machine", "dgx-nope", "--node-name", "n1", "--print-slices"}, `unknown machine "dgx-nope"`},
 		"malformed file":    {[]string{"--machine", malformed, "--node-name", "n1", "--print-slices"}, "pciBusID"},
 		"missing node name": {[]string{"--machine", "dgxh100", "--print-slices"}, "--node-name"},
+		"unknown GPU mode":  {[]string{"--machine", "dgxh100", "--node-name", "n1", "--gpu-mode", "fast", "--print-slices"}, "--gpu-mode"},
+		"bad config file":   {[]string{"--machine", "dgxh100", "--node-name", "n1", "--config", malformed, "--print-slices"}, malformed},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -83,6 +92,51 @@ func TestBadInputIsOneLine(t *testing.T) {
 			}
 			if msg := err.Error(); !strings.Contains(msg, tc.want) || strings.Contains(msg, "\n") {
 				t.Fatalf("want one line naming %q, got %q", tc.want, msg)
+			}
+		})
+	}
+}
+
+func TestPrintSlicesPerMode(t *testing.T) {
+	tests := map[string]struct {
+		mode                string
+		slices, counterSets int
+		wantTypes           map[string]int
+	}{
+		// 8 whole GPUs plus at least 7 partitions (the 1g placements) each.
+		"mig":    {mode: "mig", counterSets: 8},
+		"shared": {mode: "shared", wantTypes: map[string]int{"shared": 8}},
+		"whole":  {mode: "whole", wantTypes: map[string]int{"gpu": 8}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			out, err := capture(t, "--machine", "dgxh100", "--node-name", "n1", "--gpu-mode", tc.mode, "--print-slices", "--sysfs-root", t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			types := map[string]int{}
+			sets := 0
+			for _, doc := range strings.Split(strings.TrimPrefix(out, "---\n"), "---\n") {
+				var slice resourceapi.ResourceSlice
+				if err := yaml.UnmarshalStrict([]byte(doc), &slice); err != nil {
+					t.Fatalf("not a ResourceSlice: %v", err)
+				}
+				if len(slice.Spec.SharedCounters) > 0 && len(slice.Spec.Devices) > 0 {
+					t.Fatal("counters and devices in one slice")
+				}
+				sets += len(slice.Spec.SharedCounters)
+				for _, d := range slice.Spec.Devices {
+					types[*d.Attributes[attrs.GPUType].StringValue]++
+				}
+			}
+			if sets != tc.counterSets {
+				t.Errorf("%d counter sets, want %d", sets, tc.counterSets)
+			}
+			if tc.wantTypes != nil && fmt.Sprint(types) != fmt.Sprint(tc.wantTypes) {
+				t.Errorf("device types %v, want %v", types, tc.wantTypes)
+			}
+			if tc.mode == "mig" && (types["gpu"] != 8 || types["mig"] < 8*7) {
+				t.Errorf("MIG mode publishes %v", types)
 			}
 		})
 	}
