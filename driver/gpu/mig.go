@@ -17,7 +17,6 @@ type migProfile struct {
 	MemoryBytes   uint64
 	Multiprocs    int
 	Placements    []nvml.GpuInstancePlacement
-	ciProfileID   int // the compute-instance profile spanning the whole GI
 	deviceNameTag string
 }
 

@@ -92,12 +92,12 @@ func migCount(t *testing.T, n *nodesim.Node, uuid string) int {
 	if ret != nvml.SUCCESS {
 		t.Fatal(nvml.ErrorString(ret))
 	}
-	max, ret := dev.GetMaxMigDeviceCount()
+	slots, ret := dev.GetMaxMigDeviceCount()
 	if ret != nvml.SUCCESS {
 		t.Fatal(nvml.ErrorString(ret))
 	}
 	count := 0
-	for i := 0; i < max; i++ {
+	for i := 0; i < slots; i++ {
 		if _, ret := dev.GetMigDeviceHandleByIndex(i); ret == nvml.SUCCESS {
 			count++
 		}

@@ -94,7 +94,7 @@ func TestDefaults(t *testing.T) {
 			t.Errorf("Default(%s) = %+v", m, c)
 		}
 	}
-	if Default(ModeWhole).Shared.MinMemory == Default(ModeWhole).Shared.MinMemory {
+	if a, b := Default(ModeWhole), Default(ModeWhole); a.Shared.MinMemory == b.Shared.MinMemory {
 		t.Error("defaults share a quantity")
 	}
 

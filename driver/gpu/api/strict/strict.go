@@ -112,7 +112,7 @@ func Index(path string, i int) string {
 func Key(path, key string) string {
 	plain := key != ""
 	for _, r := range key {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' || r == '/') {
+		if (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') && (r < '0' || r > '9') && r != '-' && r != '_' && r != '.' && r != '/' {
 			plain = false
 			break
 		}
@@ -575,11 +575,11 @@ func article(kind string) string {
 
 // abbreviate keeps error messages short when a value is long.
 func abbreviate(raw []byte) string {
-	const max = 64
-	if len(raw) <= max {
+	const limit = 64
+	if len(raw) <= limit {
 		return string(raw)
 	}
-	cut := max
+	cut := limit
 	for cut > 0 && !utf8.RuneStart(raw[cut]) {
 		cut--
 	}

@@ -28,7 +28,7 @@ type doc struct {
 	Q        *resource.Quantity           `json:"q,omitempty"`
 	Any      any                          `json:"any,omitempty"`
 	Skipped  string                       `json:"-"`
-	unexp    string
+	unexp    string                       //nolint:unused // only there to show that unexported fields are never decoded
 }
 
 func TestToJSON(t *testing.T) {
@@ -93,7 +93,7 @@ func TestUnmarshal(t *testing.T) {
 				t.Errorf("decoded %+v", d)
 			}
 		}},
-		{name: "unknown field", in: `{"nmae":"x"}`, err: "nmae: unknown field; known fields here are any, flag, inner, kind, list, map, name, q, ratio"},
+		{name: "unknown field", in: `{"nmea":"x"}`, err: "nmea: unknown field; known fields here are any, flag, inner, kind, list, map, name, q, ratio"},
 		{name: "case differs", in: `{"Name":"x"}`, err: `Name: unknown field; did you mean "name"?`},
 		{name: "ignored field is unknown", in: `{"Skipped":"x"}`, err: "Skipped: unknown field"},
 		{name: "unexported field is unknown", in: `{"unexp":"x"}`, err: "unexp: unknown field"},
@@ -158,7 +158,8 @@ func TestErrorList(t *testing.T) {
 		t.Fatal("empty list is an error")
 	}
 	l.Add("a", "bad %d", 1)
-	if fe, ok := l.Err().(*FieldError); !ok || fe.Error() != "a: bad 1" {
+	// A single error must be the FieldError itself, not a wrapper.
+	if fe, ok := l.Err().(*FieldError); !ok || fe.Error() != "a: bad 1" { //nolint:errorlint // see above
 		t.Fatalf("one-error list is %#v", l.Err())
 	}
 	l.Add("", "whole")
