@@ -136,7 +136,7 @@ func (f *Family) migLayout(g GPU) (*migLayout, error) {
 	if ret != nvml.SUCCESS || current != nvml.DEVICE_MIG_ENABLE {
 		return nil, fmt.Errorf("configured for MIG but MIG mode is off: enable it (nvidia-smi -i %d -mig 1) or choose another mode for this GPU", g.Index)
 	}
-	return discoverMIG(dev, f.cfg.MIG.Profiles)
+	return discoverMIG(dev, g.MemoryBytes>>20, f.cfg.MIG.Profiles)
 }
 
 // fullProfile is the profile that takes the whole GPU.

@@ -14,7 +14,7 @@ import (
 )
 
 // simulated opens a built-in machine's NVML and sysfs tree.
-func simulated(t *testing.T, machine, seed string) (*simhw.Machine, nvml.Interface, string) {
+func simulated(t *testing.T, machine, seed string) (*simhw.Machine, *simhw.NVML, string) {
 	t.Helper()
 	m, err := simhw.Load(machine)
 	if err != nil {
@@ -24,7 +24,7 @@ func simulated(t *testing.T, machine, seed string) (*simhw.Machine, nvml.Interfa
 	if err := m.WriteSysfs(root); err != nil {
 		t.Fatal(err)
 	}
-	lib, err := m.NewNVML(seed)
+	lib, err := m.NewSimulatedNVML(seed)
 	if err != nil {
 		t.Fatal(err)
 	}

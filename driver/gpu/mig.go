@@ -2,10 +2,11 @@ package gpu
 
 import (
 	"fmt"
-	"math"
 	"strings"
 
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
+
+	"github.com/hadron-sched/hadron/pkg/nvidia"
 )
 
 // migProfile is one MIG GPU-instance profile a GPU supports, with the
@@ -27,26 +28,6 @@ type migLayout struct {
 	ComputeSlices int // 7 on A100/H100
 }
 
-// profileSuffix names the media-engine variants as nvidia-smi does.
-var profileSuffix = map[int]string{
-	nvml.GPU_INSTANCE_PROFILE_1_SLICE_REV1:   "+me",
-	nvml.GPU_INSTANCE_PROFILE_2_SLICE_REV1:   "+me",
-	nvml.GPU_INSTANCE_PROFILE_1_SLICE_NO_ME:  "-me",
-	nvml.GPU_INSTANCE_PROFILE_2_SLICE_NO_ME:  "-me",
-	nvml.GPU_INSTANCE_PROFILE_1_SLICE_ALL_ME: "+me.all",
-	nvml.GPU_INSTANCE_PROFILE_2_SLICE_ALL_ME: "+me.all",
-	nvml.GPU_INSTANCE_PROFILE_1_SLICE_GFX:    "+gfx",
-	nvml.GPU_INSTANCE_PROFILE_2_SLICE_GFX:    "+gfx",
-	nvml.GPU_INSTANCE_PROFILE_3_SLICE_GFX:    "+gfx",
-	nvml.GPU_INSTANCE_PROFILE_4_SLICE_GFX:    "+gfx",
-}
-
-// migProfileName follows NVIDIA's "<compute slices>g.<memory GB>gb" naming.
-func migProfileName(id int, info nvml.GpuInstanceProfileInfo) string {
-	gb := int(math.Round(float64(info.MemorySizeMB) / 1024))
-	return fmt.Sprintf("%dg.%dgb%s", info.SliceCount, gb, profileSuffix[id])
-}
-
 // deviceTag turns a profile name into a DNS-label fragment:
 // "1g.10gb+me" → "1g10gbme", "1g.10gb-me" → "1g10gbnome".
 func deviceTag(name string) string {
@@ -54,9 +35,9 @@ func deviceTag(name string) string {
 	return r.Replace(name)
 }
 
-// discoverMIG reads the MIG profiles and placements of a GPU. allowed, if
-// not empty, limits the profiles offered (by name).
-func discoverMIG(dev nvml.Device, allowed []string) (*migLayout, error) {
+// discoverMIG reads the MIG profiles and placements of a GPU with totalMB
+// of memory. allowed, if not empty, limits the profiles offered (by name).
+func discoverMIG(dev nvml.Device, totalMB uint64, allowed []string) (*migLayout, error) {
 	layout := &migLayout{}
 	keep := map[string]bool{}
 	for _, p := range allowed {
@@ -78,7 +59,7 @@ func discoverMIG(dev nvml.Device, allowed []string) (*migLayout, error) {
 			layout.MemorySlices = max(layout.MemorySlices, int(p.Start+p.Size))
 		}
 		layout.ComputeSlices = max(layout.ComputeSlices, int(info.SliceCount))
-		name := migProfileName(id, info)
+		name := nvidia.MIGProfileName(info, totalMB)
 		if len(keep) > 0 && !keep[name] {
 			continue
 		}
@@ -91,7 +72,10 @@ func discoverMIG(dev nvml.Device, allowed []string) (*migLayout, error) {
 		})
 	}
 	if len(layout.Profiles) == 0 {
-		return nil, fmt.Errorf("GPU supports no MIG profile%s", map[bool]string{true: " of " + strings.Join(allowed, ", "), false: ""}[len(allowed) > 0])
+		if len(allowed) > 0 {
+			return nil, fmt.Errorf("GPU supports none of the configured MIG profiles %s", strings.Join(allowed, ", "))
+		}
+		return nil, fmt.Errorf("GPU supports no MIG profile")
 	}
 	return layout, nil
 }

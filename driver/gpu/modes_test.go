@@ -21,21 +21,7 @@ import (
 // migFamily is a DGX machine whose GPUs are all in MIG mode.
 func migFamily(t *testing.T, machine string) (*Family, *simhw.NVML) {
 	t.Helper()
-	m, err := simhw.Load(machine)
-	if err != nil {
-		t.Fatal(err)
-	}
-	root := t.TempDir()
-	if err := m.WriteSysfs(root); err != nil {
-		t.Fatal(err)
-	}
-	lib, err := m.NewSimulatedNVML("n1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ret := lib.Init(); ret != nvml.SUCCESS {
-		t.Fatal(nvml.ErrorString(ret))
-	}
+	m, lib, root := simulated(t, machine, "n1")
 	for i := range m.GPUs {
 		if err := lib.SetMIGMode(i, true); err != nil {
 			t.Fatal(err)

@@ -2,6 +2,7 @@ package simhw
 
 import (
 	"fmt"
+	"github.com/hadron-sched/hadron/pkg/nvidia"
 	"math"
 	"slices"
 	"sync"
@@ -831,50 +832,15 @@ func (m *migDevice) GetAttributes() (nvml.DeviceAttributes, nvml.Return) {
 	}, nvml.SUCCESS
 }
 
-// migProfileSuffix names the media-engine variants of GPU instance
-// profiles the way NVIDIA's tools do.
-var migProfileSuffix = map[uint32]string{
-	nvml.GPU_INSTANCE_PROFILE_1_SLICE_REV1:   "+me",
-	nvml.GPU_INSTANCE_PROFILE_2_SLICE_REV1:   "+me",
-	nvml.GPU_INSTANCE_PROFILE_1_SLICE_NO_ME:  "-me",
-	nvml.GPU_INSTANCE_PROFILE_2_SLICE_NO_ME:  "-me",
-	nvml.GPU_INSTANCE_PROFILE_1_SLICE_ALL_ME: "+me.all",
-	nvml.GPU_INSTANCE_PROFILE_2_SLICE_ALL_ME: "+me.all",
-	nvml.GPU_INSTANCE_PROFILE_1_SLICE_GFX:    "+gfx",
-	nvml.GPU_INSTANCE_PROFILE_2_SLICE_GFX:    "+gfx",
-	nvml.GPU_INSTANCE_PROFILE_3_SLICE_GFX:    "+gfx",
-	nvml.GPU_INSTANCE_PROFILE_4_SLICE_GFX:    "+gfx",
-}
-
-// migProfileName is NVIDIA's "<g>g.<GB>gb" name of a GPU instance, prefixed
-// with "<c>c." when the compute instance uses only part of it.
+// migProfileName is NVIDIA's name of a MIG device: the GPU instance's
+// profile name, prefixed with "<c>c." when the compute instance uses only
+// part of it.
 func migProfileName(gi nvml.GpuInstanceProfileInfo, ci nvml.ComputeInstanceProfileInfo, totalMB uint64) string {
-	name := fmt.Sprintf("%dg.%dgb%s", gi.SliceCount, migMemoryGB(gi.MemorySizeMB, totalMB), migProfileSuffix[gi.Id])
+	name := nvidia.MIGProfileName(gi, totalMB)
 	if ci.SliceCount < gi.SliceCount {
 		name = fmt.Sprintf("%dc.%s", ci.SliceCount, name)
 	}
 	return name
-}
-
-// migMemoryGB is the memory figure in a profile name. NVIDIA names a
-// profile after its share of the board's memory, in eighths (the memory
-// slices), times the board's size: the A100 40GB's 40192 MB full profile is
-// "7g.40gb", not 39. The go-nvml mock's Hopper and Blackwell tables give
-// sizes that are not such shares but already the named figure (H200
-// 1g.18gb is 18432 MB, more than an eighth of 141 GB), so when the share
-// rule lands more than 1 GB away from the size itself, the size wins.
-func migMemoryGB(sizeMB, totalMB uint64) uint64 {
-	direct := (sizeMB + 1023) / 1024
-	if totalMB == 0 {
-		return direct
-	}
-	eighths := math.Ceil(float64(sizeMB) / float64(totalMB) * 8)
-	totalGB := float64((totalMB + 1023) / 1024)
-	share := uint64(math.Round(eighths / 8 * totalGB))
-	if share+1 < direct || direct+1 < share {
-		return direct
-	}
-	return share
 }
 
 // migInstanceByID finds a live compute instance for an injected event.
