@@ -74,7 +74,8 @@ lint: $(GOLANGCI_LINT)
 # the foundation timings on the local environment.
 bench: build
 	@mkdir -p bench/results
-	$(GO) test -run '^$$' -bench . -benchmem ./driver/... ./pkg/... | tee bench/results/go-bench.txt
+	@echo '$$ go test -run ^$$ -bench . -benchmem ./bench/... ./driver/... ./pkg/...' > bench/results/go-bench.txt
+	$(GO) test -run '^$$' -bench . -benchmem ./bench/... ./driver/... ./pkg/... | tee -a bench/results/go-bench.txt
 	$(BIN_DIR)/hadron bench startup --bin-dir $(BIN_DIR) --out bench/results/startup.md
 	@echo ">> reports: bench/results/go-bench.txt bench/results/startup.md"
 

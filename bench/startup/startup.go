@@ -187,7 +187,7 @@ func (r *Result) Report(w io.Writer, command, commit string) {
 		fmt.Fprintf(w, "| %s | %d | %s | %s | %s |\n", name, len(s), pct(0.5).Round(time.Millisecond), pct(0.95).Round(time.Millisecond), sorted[len(sorted)-1].Round(time.Millisecond))
 	}
 	row("control plane start (to ready)", r.ControlPlane)
-	row("simulated DGX H100 node start (Node, kubelet code, driver registered)", r.NodeStart)
+	row("simulated nodes start, "+nodeSpecs+" (Nodes, kubelet code, drivers registered)", r.NodeStart)
 	for _, p := range r.Publish {
 		row(fmt.Sprintf("ResourceSlice publish, %s (%d slices, %d devices; driver start → pool readable)", p.Node, p.Slices, p.Devices), p.Samples)
 	}
