@@ -75,8 +75,9 @@ lint: $(GOLANGCI_LINT)
 bench: build
 	@mkdir -p bench/results
 	@echo '$$ go test -run ^$$ -bench . -benchmem ./bench/... ./driver/... ./pkg/...' > bench/results/go-bench.txt
-	$(GO) test -run '^$$' -bench . -benchmem ./bench/... ./driver/... ./pkg/... | tee -a bench/results/go-bench.txt
-	$(BIN_DIR)/hadron bench startup --bin-dir $(BIN_DIR) --out bench/results/startup.md
+	set -o pipefail; HADRON_SKIP_INTEGRATION=1 $(GO) test -run '^$$' -bench . -benchmem ./bench/... ./driver/... ./pkg/... \
+		| grep -E '^(Benchmark|goos|goarch|pkg|cpu|ok|PASS|FAIL)' | tee -a bench/results/go-bench.txt
+	_output/bin/hadron bench startup --bin-dir _output/bin --out bench/results/startup.md
 	@echo ">> reports: bench/results/go-bench.txt bench/results/startup.md"
 
 clean:

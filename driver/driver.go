@@ -154,17 +154,6 @@ func (d *Driver) Republish(ctx context.Context) error {
 	return d.helper.PublishResources(ctx, resources)
 }
 
-// PreparedClaims lists the UIDs of the claims prepared on this node.
-func (d *Driver) PreparedClaims() []types.UID {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	uids := make([]types.UID, 0, len(d.claims.state.Claims))
-	for uid := range d.claims.state.Claims {
-		uids = append(uids, uid)
-	}
-	return uids
-}
-
 // PrepareResourceClaims implements kubeletplugin.DRAPlugin. Each claim
 // succeeds or fails on its own; a failed claim leaves nothing behind.
 func (d *Driver) PrepareResourceClaims(ctx context.Context, claims []*resourceapi.ResourceClaim) (map[types.UID]kubeletplugin.PrepareResult, error) {

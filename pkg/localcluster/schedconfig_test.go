@@ -9,7 +9,7 @@ import (
 )
 
 func TestSchedulerConfig(t *testing.T) {
-	const kubeconfig = "/work/scheduler.kubeconfig"
+	const kubeconfig = "/var/lib/hadron/scheduler.kubeconfig"
 	base := func(extra map[string]any) map[string]any {
 		m := map[string]any{
 			"apiVersion":       "kubescheduler.config.k8s.io/v1",

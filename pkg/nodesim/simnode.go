@@ -71,6 +71,7 @@ func startNode(ctx context.Context, s *Simulator, spec NodeSpec, dir string, rec
 	}
 	want := nodeObject(spec.Name, m, spec.Labels, s.opts.MaxPods)
 	if n.object, err = register(ctx, s.client, want); err != nil {
+		n.hardware.Close()
 		return nil, err
 	}
 	hbCtx, cancel := context.WithCancel(ctx)
