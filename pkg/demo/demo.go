@@ -160,7 +160,11 @@ func printTable(out io.Writer, placements []Placement) {
 	fmt.Fprintln(tw, "POD\tNODE\tGPUS\tDEVICES\tNUMA\tGPU MODEL\tTO RUNNING")
 	for _, p := range placements {
 		var names []string
-		for _, d := range p.Devices {
+		for i, d := range p.Devices {
+			if i == 3 && len(p.Devices) > 4 {
+				names = append(names, fmt.Sprintf("+%d more", len(p.Devices)-3))
+				break
+			}
 			names = append(names, shortDevice(d.Device))
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", p.Workload.Name, p.Node, len(p.Devices), orDash(strings.Join(names, ",")),
