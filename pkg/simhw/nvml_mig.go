@@ -2,10 +2,11 @@ package simhw
 
 import (
 	"fmt"
-	"github.com/hadron-sched/hadron/pkg/nvidia"
 	"math"
 	"slices"
 	"sync"
+
+	"github.com/hadron-sched/hadron/pkg/nvidia"
 
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
 	"github.com/NVIDIA/go-nvml/pkg/nvml/mock"

@@ -2,12 +2,13 @@ package config
 
 import (
 	_ "embed"
-	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/hadron-sched/hadron/driver/gpu/api/strict/stricttest"
 
 	"k8s.io/apimachinery/pkg/api/resource"
 )
@@ -16,33 +17,6 @@ import (
 var exampleYAML []byte
 
 func intPtr(i int) *int { return &i }
-
-// checkErr checks that err holds each of want in order, or is nil when
-// want is empty, and that errors.As finds a FieldError.
-func checkErr(t *testing.T, err error, want []string) {
-	t.Helper()
-	if len(want) == 0 {
-		if err != nil {
-			t.Fatalf("unexpected error: %v", err)
-		}
-		return
-	}
-	if err == nil {
-		t.Fatalf("no error, want %q", want)
-	}
-	msg, rest := err.Error(), err.Error()
-	for _, w := range want {
-		i := strings.Index(rest, w)
-		if i < 0 {
-			t.Fatalf("error %q lacks %q (or has it out of order)", msg, w)
-		}
-		rest = rest[i+len(w):]
-	}
-	var fe *FieldError
-	if !errors.As(err, &fe) {
-		t.Fatalf("error %T is not a *FieldError", err)
-	}
-}
 
 func TestExample(t *testing.T) {
 	c, err := Parse(exampleYAML)
@@ -204,7 +178,7 @@ func TestParse(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c, err := Parse([]byte(tt.in))
-			checkErr(t, err, tt.want)
+			stricttest.CheckErr(t, err, tt.want)
 			if err != nil {
 				if c != nil {
 					t.Fatal("Parse returned both a config and an error")
@@ -224,12 +198,12 @@ func TestValidateWithoutDefaults(t *testing.T) {
 		t.Fatalf("zero Config: %v", err)
 	}
 	c := &Config{GPUs: []GPURule{{Index: intPtr(0), Mode: "bogus"}}}
-	checkErr(t, c.Validate(), []string{"gpus[0].mode: unknown GPU mode"})
+	stricttest.CheckErr(t, c.Validate(), []string{"gpus[0].mode: unknown GPU mode"})
 	if c.Shared.MinMilli != 0 {
 		t.Fatal("Validate changed the config")
 	}
 	var nilCfg *Config
-	checkErr(t, nilCfg.Validate(), []string{"nil Config"})
+	stricttest.CheckErr(t, nilCfg.Validate(), []string{"nil Config"})
 }
 
 func TestModeFor(t *testing.T) {
@@ -279,7 +253,7 @@ func TestParseMode(t *testing.T) {
 	}
 	for _, s := range []string{"", "Whole", " mig", "exclusive"} {
 		_, err := ParseMode(s)
-		checkErr(t, err, []string{"unknown GPU mode", "(valid modes: whole, mig, shared)"})
+		stricttest.CheckErr(t, err, []string{"unknown GPU mode", "(valid modes: whole, mig, shared)"})
 	}
 }
 
@@ -309,7 +283,7 @@ func TestWithDefaultMode(t *testing.T) {
 	if n := nilCfg.WithDefaultMode(ModeMIG); n.DefaultMode != ModeMIG || n.Validate() != nil {
 		t.Fatal("nil config")
 	}
-	checkErr(t, c.WithDefaultMode("bogus").Validate(), []string{"defaultMode: unknown GPU mode"})
+	stricttest.CheckErr(t, c.WithDefaultMode("bogus").Validate(), []string{"defaultMode: unknown GPU mode"})
 }
 
 func TestLoad(t *testing.T) {
@@ -326,14 +300,14 @@ func TestLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := Load(bad)
-	checkErr(t, err, []string{bad, "gpus[0].mode: required"})
+	stricttest.CheckErr(t, err, []string{bad, "gpus[0].mode: required"})
 
 	big := filepath.Join(dir, "big.yaml")
 	if err := os.WriteFile(big, make([]byte, MaxFileBytes+10), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	_, err = Load(big)
-	checkErr(t, err, []string{big, "more than the limit"})
+	stricttest.CheckErr(t, err, []string{big, "more than the limit"})
 
 	missing := filepath.Join(dir, "missing.yaml")
 	if _, err := Load(missing); err == nil || !strings.Contains(err.Error(), missing) {

@@ -3,6 +3,8 @@ package v1alpha1
 import (
 	"strings"
 	"testing"
+
+	"github.com/hadron-sched/hadron/driver/gpu/api/strict/stricttest"
 )
 
 func TestDecode(t *testing.T) {
@@ -115,7 +117,7 @@ sharing:
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c, err := Decode([]byte(tt.in))
-			checkErr(t, err, tt.want)
+			stricttest.CheckErr(t, err, tt.want)
 			if err != nil {
 				if c != nil {
 					t.Fatalf("Decode returned both a config and an error")

@@ -1,10 +1,10 @@
 package v1alpha1
 
 import (
-	"errors"
 	"strconv"
-	"strings"
 	"testing"
+
+	"github.com/hadron-sched/hadron/driver/gpu/api/strict/stricttest"
 
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -93,36 +93,8 @@ func TestValidate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := tt.cfg.Validate()
-			checkErr(t, err, tt.want)
+			stricttest.CheckErr(t, err, tt.want)
 		})
-	}
-}
-
-// checkErr checks that err holds each of want in order, or is nil when
-// want is empty, and that errors.As finds a FieldError.
-func checkErr(t *testing.T, err error, want []string) {
-	t.Helper()
-	if len(want) == 0 {
-		if err != nil {
-			t.Fatalf("unexpected error: %v", err)
-		}
-		return
-	}
-	if err == nil {
-		t.Fatalf("no error, want %q", want)
-	}
-	msg := err.Error()
-	rest := msg
-	for _, w := range want {
-		i := strings.Index(rest, w)
-		if i < 0 {
-			t.Fatalf("error %q lacks %q (or has it out of order)", msg, w)
-		}
-		rest = rest[i+len(w):]
-	}
-	var fe *FieldError
-	if !errors.As(err, &fe) {
-		t.Fatalf("error %T is not a *FieldError", err)
 	}
 }
 
