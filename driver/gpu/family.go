@@ -27,10 +27,16 @@ type Family struct {
 	sysfsRoot string
 	cfg       *config.Config
 
+	// sharingCtl applies time slices and MPS daemons; mpsRoot holds the
+	// daemons' pipe and log directories.
+	sharingCtl SharingControl
+	mpsRoot    string
+
 	mu      sync.Mutex
 	host    *Host
 	devices map[string]deviceInfo // by DRA device name, from the last discovery
 	health  healthState
+	sharing map[string]*gpuSharing // by GPU UUID
 }
 
 var (
@@ -66,7 +72,14 @@ func NewFamily(nodeName string, lib nvml.Interface, sysfsRoot string, cfg *confi
 	if cfg == nil {
 		cfg = config.Default(config.ModeWhole)
 	}
-	return &Family{nodeName: nodeName, lib: lib, sysfsRoot: sysfsRoot, cfg: cfg}
+	return &Family{nodeName: nodeName, lib: lib, sysfsRoot: sysfsRoot, cfg: cfg,
+		sharingCtl: NVIDIATools{}, mpsRoot: "/run/hadron/mps"}
+}
+
+// SetSharing replaces how sharing strategies are applied (NVIDIA's tools by
+// default) and where MPS daemons keep their pipes.
+func (f *Family) SetSharing(ctl SharingControl, mpsRoot string) {
+	f.sharingCtl, f.mpsRoot = ctl, mpsRoot
 }
 
 // DriverName implements driver.Family.
@@ -201,6 +214,13 @@ func (f *Family) Prepare(ctx context.Context, claim *resourceapi.ResourceClaim, 
 	for i, r := range results {
 		p, err := f.prepareOne(ctx, r, infos[i], configs.For(r.Request))
 		if err != nil {
+			// Undo this call's devices now: the driver's roll-back only
+			// knows device names, not the shares counted here.
+			for _, done := range out {
+				if undoErr := f.unprepareOne(ctx, done.Result.Device, done.State); undoErr != nil {
+					klog.FromContext(ctx).Error(undoErr, "Undoing a partly prepared claim", "device", done.Result.Device)
+				}
+			}
 			return nil, fmt.Errorf("request %q, device %s: %w", r.Request, r.Device, err)
 		}
 		out = append(out, p)
@@ -225,7 +245,15 @@ func (f *Family) prepareOne(ctx context.Context, r resourceapi.DeviceRequestAllo
 		if err != nil {
 			return p, err
 		}
+		if err := f.acquireSharing(ctx, share); err != nil {
+			return p, err
+		}
 		p.Edits = sharedEdits(info.gpu, share)
+		if share.Strategy == string(v1alpha1.MPS) {
+			mps := f.mpsEdits(info.gpu.UUID)
+			p.Edits.Env = append(p.Edits.Env, mps.Env...)
+			p.Edits.Mounts = append(p.Edits.Mounts, mps.Mounts...)
+		}
 		state = share
 	default:
 		p.Edits = containerEdits(info.gpu)
@@ -240,21 +268,35 @@ func (f *Family) prepareOne(ctx context.Context, r resourceapi.DeviceRequestAllo
 }
 
 // Unprepare implements driver.Family: MIG partitions are destroyed (found by
-// their placement, so this also cleans up after a crash mid-prepare);
-// whole and shared GPUs leave nothing to undo.
+// their placement, so this also cleans up after a crash mid-prepare); a
+// shared GPU's last share of a strategy undoes the GPU-wide setting; whole
+// GPUs leave nothing to undo.
 func (f *Family) Unprepare(ctx context.Context, _ types.UID, devices []checkpoint.Device) error {
 	for _, d := range devices {
-		info, err := f.lookup(d.Device)
-		if err != nil {
-			klog.FromContext(ctx).Info("Unpreparing a device that is no longer published", "device", d.Device, "err", err)
-			continue
-		}
-		if info.mig == nil {
-			continue
-		}
-		if err := destroyMIG(f.lib, info.gpu.UUID, info.placement.Start); err != nil {
+		if err := f.unprepareOne(ctx, d.Device, d.State); err != nil {
 			return fmt.Errorf("device %s: %w", d.Device, err)
 		}
+	}
+	return nil
+}
+
+// unprepareOne undoes one device. state is empty for devices whose prepare
+// never completed.
+func (f *Family) unprepareOne(ctx context.Context, name string, state json.RawMessage) error {
+	info, err := f.lookup(name)
+	if err != nil {
+		klog.FromContext(ctx).Info("Unpreparing a device that is no longer published", "device", name, "err", err)
+		return nil
+	}
+	switch {
+	case info.mig != nil:
+		return destroyMIG(f.lib, info.gpu.UUID, info.placement.Start)
+	case info.kind == kindShared && len(state) > 0:
+		var s share
+		if err := json.Unmarshal(state, &s); err != nil {
+			return fmt.Errorf("decode prepared share: %w", err)
+		}
+		return f.releaseSharing(ctx, s)
 	}
 	return nil
 }
@@ -267,9 +309,19 @@ func (f *Family) Reconcile(ctx context.Context, prepared []checkpoint.Device) er
 		return err
 	}
 	keep := map[string]bool{}
+	f.mu.Lock()
+	f.sharing = nil // rebuilt from the prepared shares below
+	f.mu.Unlock()
 	for _, d := range prepared {
-		if info, err := f.lookup(d.Device); err == nil && info.mig != nil {
+		info, err := f.lookup(d.Device)
+		if err != nil {
+			continue
+		}
+		if info.mig != nil {
 			keep[fmt.Sprintf("%s/%d", info.gpu.UUID, info.placement.Start)] = true
+		}
+		if info.kind == kindShared && len(d.State) > 0 {
+			f.countShare(d.State)
 		}
 	}
 	f.mu.Lock()
@@ -299,4 +351,20 @@ func (f *Family) Reconcile(ctx context.Context, prepared []checkpoint.Device) er
 		}
 	}
 	return nil
+}
+
+// countShare re-counts a share prepared before a restart; the GPU-wide
+// setting it needed is already in place.
+func (f *Family) countShare(state json.RawMessage) {
+	var s share
+	if json.Unmarshal(state, &s) != nil {
+		return
+	}
+	st := f.sharingOf(s.UUID)
+	if s.Strategy == string(v1alpha1.MPS) {
+		st.mps++
+		return
+	}
+	st.timeSliced++
+	st.level, _ = v1alpha1.TimeSliceInterval(s.Interval).Level()
 }

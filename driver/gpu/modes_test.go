@@ -3,12 +3,14 @@ package gpu
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
 	resourceapi "k8s.io/api/resource/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -167,6 +169,8 @@ func TestReconcileDestroysOrphans(t *testing.T) {
 func TestSharedPrepareUsesConsumedCapacityAndConfig(t *testing.T) {
 	_, lib, root := simulated(t, "workstation", "ws")
 	f := NewFamily("ws", lib, root, config.Default(config.ModeShared))
+	tools := &fakeTools{}
+	f.SetSharing(tools, t.TempDir())
 	res, err := f.Resources(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -195,14 +199,137 @@ func TestSharedPrepareUsesConsumedCapacityAndConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := strings.Join(prepared[0].Edits.Env, " ")
-	for _, want := range []string{"SHARE_MILLI=250", "SHARING=MPS", "CUDA_MPS_ACTIVE_THREAD_PERCENTAGE=25", "=10240M"} {
+	for _, want := range []string{"SHARE_MILLI=250", "SHARING=MPS", "CUDA_MPS_ACTIVE_THREAD_PERCENTAGE=25", "=10240M", "CUDA_MPS_PIPE_DIRECTORY=" + containerMPSPipe} {
 		if !strings.Contains(env, want) {
 			t.Errorf("env %q lacks %q", env, want)
 		}
+	}
+	if len(prepared[0].Edits.Mounts) != 1 || len(tools.calls) != 1 || tools.calls[0] != "start-mps" {
+		t.Errorf("MPS daemon not started with the pipe mounted: calls %v, mounts %+v", tools.calls, prepared[0].Edits.Mounts)
 	}
 	// A bad opaque config fails the claim and names the field.
 	claim.Status.Allocation.Devices.Config[0].Opaque.Parameters.Raw = []byte(`{"apiVersion":"gpu.hadron.dev/v1alpha1","kind":"GpuConfig","sharing":{"strategy":"MPS","bogus":1}}`)
 	if _, err := f.Prepare(context.Background(), claim, claim.Status.Allocation.Devices.Results); err == nil || !strings.Contains(err.Error(), "bogus") {
 		t.Fatalf("got %v, want an error naming the unknown field", err)
+	}
+}
+
+// fakeTools records what a SharingControl was asked to do.
+type fakeTools struct {
+	calls []string
+	mps   map[string]int
+	level map[string]int
+}
+
+func (f *fakeTools) SetTimeSlice(_ context.Context, uuid string, level int) error {
+	f.calls = append(f.calls, fmt.Sprintf("timeslice=%d", level))
+	if f.level == nil {
+		f.level = map[string]int{}
+	}
+	f.level[uuid] = level
+	return nil
+}
+
+func (f *fakeTools) StartMPS(_ context.Context, uuid, _, _ string) error {
+	f.calls = append(f.calls, "start-mps")
+	if f.mps == nil {
+		f.mps = map[string]int{}
+	}
+	f.mps[uuid]++
+	return nil
+}
+
+func (f *fakeTools) StopMPS(_ context.Context, uuid, _ string) error {
+	f.calls = append(f.calls, "stop-mps")
+	f.mps[uuid]--
+	return nil
+}
+
+// sharedClaim is a claim for a share of device with an opaque config.
+func sharedClaim(uid, device, cfg string) *resourceapi.ResourceClaim {
+	shareID := types.UID("share-" + uid)
+	r := resourceapi.DeviceRequestAllocationResult{Request: "gpu", Driver: attrs.GPUDriver, Pool: "ws", Device: device, ShareID: &shareID,
+		ConsumedCapacity: map[resourceapi.QualifiedName]resource.Quantity{attrs.GPUCompute: resource.MustParse("100")}}
+	c := &resourceapi.ResourceClaim{ObjectMeta: metav1.ObjectMeta{UID: types.UID(uid)}, Status: resourceapi.ResourceClaimStatus{Allocation: &resourceapi.AllocationResult{
+		Devices: resourceapi.DeviceAllocationResult{Results: []resourceapi.DeviceRequestAllocationResult{r}},
+	}}}
+	if cfg != "" {
+		c.Status.Allocation.Devices.Config = []resourceapi.DeviceAllocationConfiguration{{
+			Source: resourceapi.AllocationConfigSourceClaim,
+			DeviceConfiguration: resourceapi.DeviceConfiguration{Opaque: &resourceapi.OpaqueDeviceConfiguration{
+				Driver: attrs.GPUDriver, Parameters: runtime.RawExtension{Raw: []byte(`{"apiVersion":"gpu.hadron.dev/v1alpha1","kind":"GpuConfig","sharing":` + cfg + `}`)},
+			}},
+		}}
+	}
+	return c
+}
+
+// TestSharingStrategiesAreAppliedPerGPU checks the GPU-wide side of
+// sharing: the first time-sliced share sets the interval, a share asking
+// for another interval is refused, the last one resets it; one MPS daemon
+// per GPU lives from the first MPS share to the last.
+func TestSharingStrategiesAreAppliedPerGPU(t *testing.T) {
+	ctx := context.Background()
+	_, lib, root := simulated(t, "workstation", "ws")
+	f := NewFamily("ws", lib, root, config.Default(config.ModeShared))
+	tools := &fakeTools{}
+	f.SetSharing(tools, t.TempDir())
+	host, err := f.Host()
+	if err != nil {
+		t.Fatal(err)
+	}
+	uuid := host.GPUs[0].UUID
+	dev := DeviceName(uuid)
+	prepare := func(c *resourceapi.ResourceClaim) ([]checkpoint.Device, error) {
+		p, err := f.Prepare(ctx, c, c.Status.Allocation.Devices.Results)
+		if err != nil {
+			return nil, err
+		}
+		return []checkpoint.Device{{Pool: "ws", Device: dev, State: p[0].State}}, nil
+	}
+	long := `{"strategy":"TimeSlicing","timeSlicing":{"interval":"Long"}}`
+	a, err := prepare(sharedClaim("a", dev, long))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := prepare(sharedClaim("b", dev, long))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := prepare(sharedClaim("c", dev, `{"strategy":"TimeSlicing","timeSlicing":{"interval":"Short"}}`)); err == nil || !strings.Contains(err.Error(), "Long") {
+		t.Fatalf("got %v, want a refusal naming the GPU's interval", err)
+	}
+	m1, err := prepare(sharedClaim("m1", dev, `{"strategy":"MPS"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2, err := prepare(sharedClaim("m2", dev, `{"strategy":"MPS"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tools.level[uuid] != 3 || tools.mps[uuid] != 1 {
+		t.Fatalf("interval level %d, MPS daemons %d; calls %v", tools.level[uuid], tools.mps[uuid], tools.calls)
+	}
+	for _, devices := range [][]checkpoint.Device{a, m1} {
+		if err := f.Unprepare(ctx, "", devices); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if tools.level[uuid] != 3 || tools.mps[uuid] != 1 {
+		t.Fatalf("released too early: level %d, MPS %d", tools.level[uuid], tools.mps[uuid])
+	}
+	// After a restart the counts come back from the checkpoint.
+	g := NewFamily("ws", lib, root, config.Default(config.ModeShared))
+	g.SetSharing(tools, t.TempDir())
+	if err := g.Reconcile(ctx, append(append([]checkpoint.Device{}, b...), m2...)); err != nil {
+		t.Fatal(err)
+	}
+	for _, devices := range [][]checkpoint.Device{b, m2} {
+		if err := g.Unprepare(ctx, "", devices); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if tools.level[uuid] != 0 || tools.mps[uuid] != 0 {
+		t.Fatalf("not released after the last share: level %d, MPS %d; calls %v", tools.level[uuid], tools.mps[uuid], tools.calls)
 	}
 }

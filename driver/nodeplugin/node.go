@@ -12,6 +12,7 @@ import (
 	"github.com/hadron-sched/hadron/driver"
 	"github.com/hadron-sched/hadron/driver/gpu"
 	"github.com/hadron-sched/hadron/driver/gpu/config"
+	"github.com/hadron-sched/hadron/pkg/simhw"
 )
 
 // Options configures all drivers of one node.
@@ -34,9 +35,35 @@ type Options struct {
 	OnFatal func(error)
 }
 
-// Families builds the device families for the given hardware.
-func Families(nodeName string, hw *Hardware, gpuConfig *config.Config) []driver.Family {
-	return []driver.Family{gpu.NewFamily(nodeName, hw.NVML, hw.SysfsRoot, gpuConfig)}
+// Families builds the device families for the given hardware. stateDir
+// holds what the families keep on the node besides their checkpoints (the
+// GPU's MPS pipes); empty keeps their defaults.
+func Families(nodeName string, hw *Hardware, gpuConfig *config.Config, stateDir string) []driver.Family {
+	g := gpu.NewFamily(nodeName, hw.NVML, hw.SysfsRoot, gpuConfig)
+	if hw.Sim != nil || stateDir != "" {
+		var ctl gpu.SharingControl = gpu.NVIDIATools{}
+		if hw.Sim != nil {
+			ctl = simulatedSharing{hw.Sim}
+		}
+		g.SetSharing(ctl, filepath.Join(stateDir, "mps"))
+	}
+	return []driver.Family{g}
+}
+
+// simulatedSharing applies sharing strategies to simulated GPUs, where
+// NVIDIA's host tools do not exist.
+type simulatedSharing struct{ sim *simhw.NVML }
+
+func (s simulatedSharing) SetTimeSlice(_ context.Context, uuid string, level int) error {
+	return s.sim.SetTimeSlice(uuid, level)
+}
+
+func (s simulatedSharing) StartMPS(_ context.Context, uuid, pipeDir, _ string) error {
+	return s.sim.StartMPS(uuid, pipeDir)
+}
+
+func (s simulatedSharing) StopMPS(_ context.Context, uuid, _ string) error {
+	return s.sim.StopMPS(uuid)
 }
 
 // Node is one node's running drivers.
@@ -52,7 +79,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	logger := klog.LoggerWithValues(klog.FromContext(ctx), "node", opts.NodeName)
 	ctx = klog.NewContext(ctx, logger)
 	n := &Node{}
-	for _, f := range Families(opts.NodeName, opts.Hardware, opts.GPUConfig) {
+	for _, f := range Families(opts.NodeName, opts.Hardware, opts.GPUConfig, filepath.Join(opts.KubeletDir, "plugins", "hadron")) {
 		d, err := driver.Start(ctx, driver.Config{
 			NodeName:     opts.NodeName,
 			Client:       opts.Client,

@@ -12,6 +12,8 @@ import (
 	resourceapi "k8s.io/api/resource/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/hadron-sched/hadron/driver/checkpoint"
 	"github.com/hadron-sched/hadron/pkg/attrs"
@@ -19,32 +21,48 @@ import (
 )
 
 // gpuUUID returns the UUID of the GPU with the given NVML index on a node,
-// from its published whole-GPU device.
+// from its published whole-GPU or shared device, waiting for the driver to
+// publish it.
 func gpuUUID(t *testing.T, node string, index int64) string {
 	t.Helper()
-	slices, err := env.Client.ResourceV1().ResourceSlices().List(context.Background(), metav1.ListOptions{FieldSelector: "spec.nodeName=" + node})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range slices.Items {
-		for _, d := range s.Spec.Devices {
-			if i := d.Attributes[attrs.GPUIndex].IntValue; i != nil && *i == index && d.Attributes[attrs.GPUUUID].StringValue != nil {
-				return *d.Attributes[attrs.GPUUUID].StringValue
+	var uuid string
+	err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		slices, err := env.Client.ResourceV1().ResourceSlices().List(ctx, metav1.ListOptions{FieldSelector: "spec.nodeName=" + node})
+		if err != nil {
+			return false, nil
+		}
+		for _, s := range slices.Items {
+			for _, d := range s.Spec.Devices {
+				if i := d.Attributes[attrs.GPUIndex].IntValue; i != nil && *i == index && d.Attributes[attrs.GPUUUID].StringValue != nil {
+					uuid = *d.Attributes[attrs.GPUUUID].StringValue
+					return true, nil
+				}
 			}
 		}
+		return false, nil
+	})
+	if err != nil {
+		t.Fatalf("no GPU %d published for %s", index, node)
 	}
-	t.Fatalf("no GPU %d published for %s", index, node)
-	return ""
+	return uuid
 }
 
 // claimPod creates a pod pinned to node whose one claim has the given
 // requests.
 func claimPod(t *testing.T, ns, name, node string, requests ...resourceapi.DeviceRequest) *v1.Pod {
 	t.Helper()
+	return configuredClaimPod(t, ns, name, node, nil, requests...)
+}
+
+// configuredClaimPod is claimPod with device configuration in the claim.
+func configuredClaimPod(t *testing.T, ns, name, node string, config []resourceapi.DeviceClaimConfiguration, requests ...resourceapi.DeviceRequest) *v1.Pod {
+	t.Helper()
 	ctx := context.Background()
 	tmpl := &resourceapi.ResourceClaimTemplate{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
-		Spec:       resourceapi.ResourceClaimTemplateSpec{Spec: resourceapi.ResourceClaimSpec{Devices: resourceapi.DeviceClaim{Requests: requests}}},
+		Spec: resourceapi.ResourceClaimTemplateSpec{Spec: resourceapi.ResourceClaimSpec{Devices: resourceapi.DeviceClaim{
+			Requests: requests, Config: config,
+		}}},
 	}
 	if _, err := env.Client.ResourceV1().ResourceClaimTemplates(ns).Create(ctx, tmpl, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -250,4 +268,30 @@ func TestSharedGPUNeverOvercommits(t *testing.T) {
 	waitPod(t, ns, next.Name, 2*time.Minute, running)
 	deletePodAndWait(t, ns, small.Name)
 	deletePodAndWait(t, ns, next.Name)
+}
+
+// TestMPSShareRunsADaemon gives a shared GPU an MPS claim: the node's MPS
+// control daemon for that GPU runs while the claim is prepared and stops
+// with it.
+func TestMPSShareRunsADaemon(t *testing.T) {
+	ns := namespace(t)
+	node := env.Sim.Node(shrNode)
+	uuid := gpuUUID(t, shrNode, 1)
+	r := request("gpu", sharedClass, 1, fmt.Sprintf(`device.attributes["gpu.hadron.dev"].uuid == %q`, uuid))
+	mps := []resourceapi.DeviceClaimConfiguration{{
+		Requests: []string{"gpu"},
+		DeviceConfiguration: resourceapi.DeviceConfiguration{Opaque: &resourceapi.OpaqueDeviceConfiguration{
+			Driver:     attrs.GPUDriver,
+			Parameters: runtime.RawExtension{Raw: []byte(`{"apiVersion":"gpu.hadron.dev/v1alpha1","kind":"GpuConfig","sharing":{"strategy":"MPS"}}`)},
+		}},
+	}}
+	created := configuredClaimPod(t, ns, "mps", shrNode, mps, r)
+	waitPod(t, ns, created.Name, time.Minute, running)
+	if _, ok := node.Hardware().Sim.MPSRunning(uuid); !ok {
+		t.Fatal("no MPS daemon for the GPU while an MPS share is prepared")
+	}
+	deletePodAndWait(t, ns, created.Name)
+	if dir, ok := node.Hardware().Sim.MPSRunning(uuid); ok {
+		t.Fatalf("MPS daemon still running in %s after the last MPS share ended", dir)
+	}
 }

@@ -45,6 +45,8 @@ type NVML struct {
 	// byHandle maps a device handle back to its simulated state, for calls
 	// that take a second device (GetTopologyCommonAncestor).
 	byHandle map[nvml.Device]*simGPU
+	// share is what the host's sharing tools changed (sharing.go).
+	share sharingState
 }
 
 var _ nvml.Interface = (*NVML)(nil)

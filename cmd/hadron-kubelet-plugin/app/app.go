@@ -124,7 +124,7 @@ func printSlices(ctx context.Context, o options) error {
 		return err
 	}
 	defer release()
-	return nodeplugin.PrintSlices(ctx, os.Stdout, o.nodeName, nodeplugin.Families(o.nodeName, hw, cfg))
+	return nodeplugin.PrintSlices(ctx, os.Stdout, o.nodeName, nodeplugin.Families(o.nodeName, hw, cfg, ""))
 }
 
 func run(ctx context.Context, o options) error {
