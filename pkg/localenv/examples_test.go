@@ -1,0 +1,35 @@
+package localenv_test
+
+import (
+	"context"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/hadron-sched/hadron/deploy"
+	"github.com/hadron-sched/hadron/pkg/kube"
+)
+
+// TestExamplesAreAccepted applies every example in deploy/examples to the
+// API server, so that the shipped claims stay valid against the DRA API
+// and hadron's DeviceClasses.
+func TestExamplesAreAccepted(t *testing.T) {
+	ns := namespace(t)
+	applier, err := kube.NewApplier(env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := applier.ApplyFS(context.Background(), deploy.Examples, "examples/*.yaml", ns); err != nil {
+		t.Fatal(err)
+	}
+	pods, err := env.Client.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pods.Items) < 4 {
+		t.Fatalf("%d example pods accepted, want one per example", len(pods.Items))
+	}
+	for _, p := range pods.Items {
+		deletePodAndWait(t, ns, p.Name)
+	}
+}
