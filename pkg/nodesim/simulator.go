@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/informers"
@@ -119,11 +120,16 @@ func Start(ctx context.Context, opts Options) (*Simulator, error) {
 		return nil, errors.New("pod informer did not sync")
 	}
 
+	// Nodes start in parallel: most of a start is waiting (registration
+	// with the kubelet code, the first publish), not computing.
+	var g errgroup.Group
+	g.SetLimit(8)
 	for _, spec := range opts.Nodes {
-		if err := s.AddNode(ctx, spec); err != nil {
-			s.Stop()
-			return nil, err
-		}
+		g.Go(func() error { return s.AddNode(ctx, spec) })
+	}
+	if err := g.Wait(); err != nil {
+		s.Stop()
+		return nil, err
 	}
 	for i := 0; i < opts.Workers; i++ {
 		s.wg.Add(1)
