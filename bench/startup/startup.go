@@ -22,6 +22,7 @@ import (
 	"github.com/hadron-sched/hadron/pkg/attrs"
 	"github.com/hadron-sched/hadron/pkg/demo"
 	"github.com/hadron-sched/hadron/pkg/localenv"
+	"github.com/hadron-sched/hadron/pkg/nodesim"
 )
 
 // Options sizes the run.
@@ -47,11 +48,10 @@ type Publish struct {
 	Samples         []time.Duration
 }
 
-// The measured nodes: a DGX H100 with whole GPUs and one in MIG mode.
-const (
-	nodeSpecs = "dgxh100=1,dgxh100:mig=1"
-	node      = "dgxh100-1"
-)
+// nodeSpecs are the measured nodes: a DGX H100 with whole GPUs (which
+// also runs the pods) and one in MIG mode. Every node's publishing is
+// measured.
+const nodeSpecs = "dgxh100=1,dgxh100:mig=1"
 
 // Run measures everything and returns the samples.
 func Run(ctx context.Context, opts Options) (*Result, error) {
@@ -69,7 +69,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		res.NodeStart = append(res.NodeStart, env.NodesStartup)
 		fmt.Fprintf(opts.Progress, "cluster %d/%d: control plane %s, node %s\n", i+1, opts.Clusters, env.ControlPlaneStartup.Round(time.Millisecond), env.NodesStartup.Round(time.Millisecond))
 		if i == opts.Clusters-1 {
-			err = measureOn(ctx, env, opts, res)
+			err = measureOn(ctx, env, nodes, opts, res)
 		}
 		if stopErr := env.Stop(); err == nil {
 			err = stopErr
@@ -81,9 +81,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	return res, nil
 }
 
-func measureOn(ctx context.Context, env *localenv.Env, opts Options, res *Result) error {
-	for _, name := range []string{node, "dgxh100-mig-1"} {
-		p, err := measurePublish(ctx, env, name, opts)
+func measureOn(ctx context.Context, env *localenv.Env, nodes []nodesim.NodeSpec, opts Options, res *Result) error {
+	for _, n := range nodes {
+		p, err := measurePublish(ctx, env, n.Name, opts)
 		if err != nil {
 			return err
 		}
@@ -99,7 +99,7 @@ func measureOn(ctx context.Context, env *localenv.Env, opts Options, res *Result
 	}
 	pods := env.Client.CoreV1().Pods(ns)
 	pod := w.Pod(ns)
-	pod.Spec.NodeSelector = map[string]string{v1.LabelHostname: node}
+	pod.Spec.NodeSelector = map[string]string{v1.LabelHostname: nodes[0].Name}
 	for i := 0; i < opts.Pods; i++ {
 		start := time.Now()
 		if _, err := pods.Create(ctx, pod, metav1.CreateOptions{}); err != nil {

@@ -130,7 +130,11 @@ func sharedEdits(g GPU, s share) cdispec.ContainerEdits {
 // claimConfig is the opaque configuration of this driver in one claim, in
 // precedence order: DeviceClass configs first, then the claim's own, the
 // later overriding the earlier.
-type claimConfig []struct {
+type claimConfig []requestConfig
+
+// requestConfig is one decoded config and the requests it applies to (all
+// when empty).
+type requestConfig struct {
 	requests []string
 	cfg      *v1alpha1.GpuConfig
 }
@@ -152,10 +156,7 @@ func claimConfigs(claim *resourceapi.ResourceClaim) (claimConfig, error) {
 			if err != nil {
 				return nil, fmt.Errorf("devices.config[%d].opaque.parameters (from %s): %w", i, strings.ToLower(string(source)), err)
 			}
-			out = append(out, struct {
-				requests []string
-				cfg      *v1alpha1.GpuConfig
-			}{c.Requests, cfg})
+			out = append(out, requestConfig{c.Requests, cfg})
 		}
 	}
 	return out, nil

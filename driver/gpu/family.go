@@ -77,9 +77,13 @@ func NewFamily(nodeName string, lib nvml.Interface, sysfsRoot string, cfg *confi
 }
 
 // SetSharing replaces how sharing strategies are applied (NVIDIA's tools by
-// default) and where MPS daemons keep their pipes.
+// default) and where MPS daemons keep their pipes (empty keeps the
+// default).
 func (f *Family) SetSharing(ctl SharingControl, mpsRoot string) {
-	f.sharingCtl, f.mpsRoot = ctl, mpsRoot
+	f.sharingCtl = ctl
+	if mpsRoot != "" {
+		f.mpsRoot = mpsRoot
+	}
 }
 
 // DriverName implements driver.Family.

@@ -40,13 +40,15 @@ type Options struct {
 // GPU's MPS pipes); empty keeps their defaults.
 func Families(nodeName string, hw *Hardware, gpuConfig *config.Config, stateDir string) []driver.Family {
 	g := gpu.NewFamily(nodeName, hw.NVML, hw.SysfsRoot, gpuConfig)
-	if hw.Sim != nil || stateDir != "" {
-		var ctl gpu.SharingControl = gpu.NVIDIATools{}
-		if hw.Sim != nil {
-			ctl = simulatedSharing{hw.Sim}
-		}
-		g.SetSharing(ctl, filepath.Join(stateDir, "mps"))
+	var ctl gpu.SharingControl = gpu.NVIDIATools{}
+	if hw.Sim != nil {
+		ctl = simulatedSharing{hw.Sim}
 	}
+	mpsRoot := ""
+	if stateDir != "" {
+		mpsRoot = filepath.Join(stateDir, "mps")
+	}
+	g.SetSharing(ctl, mpsRoot)
 	return []driver.Family{g}
 }
 

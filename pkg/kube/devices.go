@@ -68,8 +68,9 @@ func PodDevices(ctx context.Context, client kubernetes.Interface, pod *v1.Pod) (
 		}
 	}
 	var out []AllocatedDevice
+	claimNames := PodClaimNames(pod)
 	for _, podClaim := range pod.Spec.ResourceClaims {
-		name, ok := PodClaimNames(pod)[podClaim.Name]
+		name, ok := claimNames[podClaim.Name]
 		if !ok {
 			continue
 		}

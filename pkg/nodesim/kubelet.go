@@ -75,18 +75,17 @@ func (k *kubelet) prepare(ctx context.Context, pod *v1.Pod, resolver *cdiResolve
 	if err := k.dra.PrepareResources(ctx, pod); err != nil {
 		return err
 	}
+	var ids []string
 	for i := range pod.Spec.Containers {
 		info, err := k.dra.GetResources(pod, &pod.Spec.Containers[i])
 		if err != nil {
 			return fmt.Errorf("container %s: %w", pod.Spec.Containers[i].Name, err)
 		}
 		for _, dev := range info.CDIDevices {
-			if err := resolver.resolve(dev.Name); err != nil {
-				return fmt.Errorf("container %s: %w", pod.Spec.Containers[i].Name, err)
-			}
+			ids = append(ids, dev.Name)
 		}
 	}
-	return nil
+	return resolver.resolve(ids)
 }
 
 // plugins is the kubelet's registry of DRA drivers.

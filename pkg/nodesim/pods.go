@@ -62,7 +62,7 @@ func (s *Simulator) sync(ctx context.Context, key string) error {
 		return err
 	}
 	pod = pod.DeepCopy()
-	pod.Status = podRunningStatus(pod, n.nextPodIP(s.nodeIndex(n.Name)))
+	pod.Status = podRunningStatus(pod, n.nextPodIP())
 	if _, err := s.client.CoreV1().Pods(namespace).UpdateStatus(ctx, pod, metav1.UpdateOptions{}); err != nil {
 		return fmt.Errorf("report pod running: %w", err)
 	}
@@ -91,14 +91,4 @@ func (s *Simulator) forget(ctx context.Context, key string) error {
 	}
 	s.mu.Unlock()
 	return nil
-}
-
-// nodeIndex numbers nodes in the order they were configured.
-func (s *Simulator) nodeIndex(name string) int {
-	for i, spec := range s.opts.Nodes {
-		if spec.Name == name {
-			return i
-		}
-	}
-	return len(s.opts.Nodes)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
@@ -35,8 +36,9 @@ type Node struct {
 	pluginMu  sync.Mutex
 	plugin    *nodeplugin.Node
 	hardware  *nodeplugin.Hardware
+	index     int // order of addition, for the node's pod IP range
 	gpuConfig *config.Config
-	podIPNext int
+	podIPNext atomic.Int64 // pods of one node are started by several workers
 }
 
 // KubeletDir is the node's kubelet root directory.
@@ -53,14 +55,14 @@ func (n *Node) CheckpointPath(driverName string) string {
 	return filepath.Join(n.KubeletDir(), "plugins", driverName, "checkpoint.json")
 }
 
-func startNode(ctx context.Context, s *Simulator, spec NodeSpec, dir string, recorder record.EventRecorder) (*Node, error) {
+func startNode(ctx context.Context, s *Simulator, spec NodeSpec, dir string, recorder record.EventRecorder, index int) (*Node, error) {
 	logger := klog.LoggerWithValues(klog.FromContext(ctx), "node", spec.Name)
 	ctx = klog.NewContext(ctx, logger)
 	m, err := simhw.Load(spec.Machine)
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{Name: spec.Name, Machine: m, Dir: dir, sim: s, recorder: recorder, gpuConfig: spec.GPUConfig}
+	n := &Node{Name: spec.Name, Machine: m, Dir: dir, sim: s, recorder: recorder, gpuConfig: spec.GPUConfig, index: index}
 	n.resolver = &cdiResolver{dir: n.CDIDir()}
 	// The hardware lives as long as the node: device state such as MIG
 	// partitions survives driver restarts, as on a real machine.
@@ -160,9 +162,9 @@ func (n *Node) Hardware() *nodeplugin.Hardware { return n.hardware }
 
 // nextPodIP hands out pod IPs from a per-node range. Nothing listens there:
 // they only make pod status look like a real node's.
-func (n *Node) nextPodIP(nodeIndex int) string {
-	n.podIPNext++
-	return fmt.Sprintf("10.%d.%d.%d", 128+nodeIndex/256, nodeIndex%256, n.podIPNext%250+2)
+func (n *Node) nextPodIP() string {
+	next := n.podIPNext.Add(1)
+	return fmt.Sprintf("10.%d.%d.%d", 128+n.index/256, n.index%256, next%250+2)
 }
 
 func podRunningStatus(pod *v1.Pod, podIP string) v1.PodStatus {

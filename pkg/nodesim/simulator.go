@@ -68,6 +68,7 @@ type Simulator struct {
 
 	mu       sync.Mutex
 	nodes    map[string]*Node
+	added    int                // nodes ever added, numbering them
 	lastSeen map[string]*v1.Pod // last state of each pod, to unprepare after it is gone
 }
 
@@ -146,12 +147,14 @@ func Start(ctx context.Context, opts Options) (*Simulator, error) {
 func (s *Simulator) AddNode(ctx context.Context, spec NodeSpec) error {
 	s.mu.Lock()
 	_, exists := s.nodes[spec.Name]
+	index := s.added
+	s.added++
 	s.mu.Unlock()
 	if exists {
 		return fmt.Errorf("node %s is already simulated", spec.Name)
 	}
 	recorder := s.broadcaster.NewRecorder(scheme.Scheme, v1.EventSource{Component: "kubelet", Host: spec.Name})
-	n, err := startNode(ctx, s, spec, filepath.Join(s.opts.WorkDir, spec.Name), recorder)
+	n, err := startNode(ctx, s, spec, filepath.Join(s.opts.WorkDir, spec.Name), recorder, index)
 	if err != nil {
 		return fmt.Errorf("node %s: %w", spec.Name, err)
 	}
