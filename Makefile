@@ -52,11 +52,21 @@ binaries:
 
 # Unit and integration tests; the integration tests start the local control
 # plane from $(BIN_DIR).
+# Tests write tens of thousands of small files (simulated sysfs trees,
+# sockets, checkpoints, CDI specs); on a disk-backed /tmp file creation
+# dominates their run time, so they use tmpfs where the machine has one
+# (directly under it: unix socket paths must stay short).
+TEST_TMPDIR ?= $(shell [ -d /dev/shm ] && [ -w /dev/shm ] && echo /dev/shm || echo $${TMPDIR:-/tmp})
+
+# Test binaries that link kubectl (cmd/hadron) need lazy binding for the
+# NVML symbols, as the binaries do.
+TEST_LDFLAGS := -extldflags=-Wl,-z,lazy
+
 test: build
-	HADRON_BIN_DIR=$(BIN_DIR) $(GO) test -timeout $(TEST_TIMEOUT) -count=1 ./...
+	TMPDIR=$(TEST_TMPDIR) HADRON_BIN_DIR=$(BIN_DIR) $(GO) test -ldflags='$(TEST_LDFLAGS)' -timeout $(TEST_TIMEOUT) -count=1 ./...
 
 unit-test:
-	HADRON_SKIP_INTEGRATION=1 $(GO) test -count=1 ./...
+	TMPDIR=$(TEST_TMPDIR) HADRON_SKIP_INTEGRATION=1 $(GO) test -ldflags='$(TEST_LDFLAGS)' -count=1 ./...
 
 demo: build
 	$(BIN_DIR)/hadron demo --bin-dir $(BIN_DIR)

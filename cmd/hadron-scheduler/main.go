@@ -11,11 +11,13 @@ import (
 	_ "k8s.io/component-base/metrics/prometheus/clientgo"
 	_ "k8s.io/component-base/metrics/prometheus/version"
 	"k8s.io/kubernetes/cmd/kube-scheduler/app"
+
+	"github.com/hadron-sched/hadron/scheduler-plugin/alignment"
 )
 
 func main() {
-	// hadron's scheduler plugins are registered here with app.WithPlugin
-	// as they land; the binary already is the upstream scheduler.
-	command := app.NewSchedulerCommand()
+	command := app.NewSchedulerCommand(
+		app.WithPlugin(alignment.Name, alignment.New),
+	)
 	os.Exit(cli.Run(command))
 }

@@ -12,9 +12,12 @@ import (
 	"path/filepath"
 
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
+	"k8s.io/klog/v2"
 
+	"github.com/hadron-sched/hadron/driver/cpu"
 	"github.com/hadron-sched/hadron/driver/gpu/config"
 	"github.com/hadron-sched/hadron/pkg/simhw"
+	"github.com/hadron-sched/hadron/pkg/topology"
 )
 
 // Hardware is the node's hardware as the drivers see it.
@@ -26,6 +29,8 @@ type Hardware struct {
 	Machine *simhw.Machine
 	// Sim controls the simulated GPUs (nil on real hardware).
 	Sim *simhw.NVML
+	// Topology is the node's CPU, NUMA and PCI layout read from SysfsRoot.
+	Topology *topology.Topology
 }
 
 // HardwareOptions selects real or simulated hardware.
@@ -56,7 +61,12 @@ func OpenHardware(opts HardwareOptions) (*Hardware, error) {
 		if ret := lib.Init(); ret != nvml.SUCCESS {
 			return nil, fmt.Errorf("initialise NVML (is the NVIDIA driver installed? use --machine for simulated hardware): %s", nvml.ErrorString(ret))
 		}
-		return &Hardware{NVML: lib, SysfsRoot: root}, nil
+		topo, err := discoverTopology(root)
+		if err != nil {
+			_ = lib.Shutdown()
+			return nil, err
+		}
+		return &Hardware{NVML: lib, SysfsRoot: root, Topology: topo}, nil
 	}
 	m, err := simhw.Load(opts.Machine)
 	if err != nil {
@@ -87,7 +97,25 @@ func OpenHardware(opts HardwareOptions) (*Hardware, error) {
 	if err := enableSimulatedMIG(lib, opts.GPUConfig); err != nil {
 		return nil, err
 	}
-	return &Hardware{NVML: lib, SysfsRoot: filepath.Clean(opts.SysfsRoot), Machine: m, Sim: lib}, nil
+	topo, err := discoverTopology(opts.SysfsRoot)
+	if err != nil {
+		return nil, err
+	}
+	return &Hardware{NVML: lib, SysfsRoot: filepath.Clean(opts.SysfsRoot), Machine: m, Sim: lib, Topology: topo}, nil
+}
+
+// discoverTopology reads the CPU/NUMA/PCI layout. What sysfs could not
+// tell is logged and left out; only a host without any readable CPU is an
+// error.
+func discoverTopology(root string) (*topology.Topology, error) {
+	topo, err := topology.Discover(root)
+	if err != nil {
+		return nil, fmt.Errorf("discover CPU and PCI topology: %w", err)
+	}
+	for _, w := range topo.Warnings {
+		klog.Background().Info("Topology discovery went on without a file", "path", w.Path, "problem", w.Message)
+	}
+	return topo, nil
 }
 
 // enableSimulatedMIG switches MIG mode on for the simulated GPUs that the
@@ -122,4 +150,12 @@ func (h *Hardware) Close() {
 	if h != nil && h.NVML != nil {
 		_ = h.NVML.Shutdown()
 	}
+}
+
+// cpuOptions completes the CPU options from what is known of the hardware.
+func (h *Hardware) cpuOptions(o cpu.Options) cpu.Options {
+	if h.Machine != nil && o.PackageMaxWatts == 0 {
+		o.PackageIdleWatts, o.PackageMaxWatts = h.Machine.CPU.PackageIdleWatts, h.Machine.CPU.PackageMaxWatts
+	}
+	return o
 }

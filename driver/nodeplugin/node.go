@@ -10,8 +10,10 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/hadron-sched/hadron/driver"
+	"github.com/hadron-sched/hadron/driver/cpu"
 	"github.com/hadron-sched/hadron/driver/gpu"
 	"github.com/hadron-sched/hadron/driver/gpu/config"
+	"github.com/hadron-sched/hadron/driver/nic"
 	"github.com/hadron-sched/hadron/pkg/simhw"
 )
 
@@ -23,8 +25,8 @@ type Options struct {
 	// closes) it, so that device state such as MIG partitions outlives a
 	// driver restart, as it does on a real node.
 	Hardware *Hardware
-	// GPUConfig chooses each GPU's mode (nil: all whole).
-	GPUConfig *config.Config
+	// Families configures the device families.
+	Families FamilyOptions
 	// KubeletDir is the kubelet's root directory (/var/lib/kubelet): each
 	// driver's socket and checkpoint live in plugins/<driver>, registration
 	// sockets in plugins_registry.
@@ -35,21 +37,41 @@ type Options struct {
 	OnFatal func(error)
 }
 
-// Families builds the device families for the given hardware. stateDir
-// holds what the families keep on the node besides their checkpoints (the
-// GPU's MPS pipes); empty keeps their defaults.
-func Families(nodeName string, hw *Hardware, gpuConfig *config.Config, stateDir string) []driver.Family {
-	g := gpu.NewFamily(nodeName, hw.NVML, hw.SysfsRoot, gpuConfig)
+// FamilyOptions configures each device family of a node.
+type FamilyOptions struct {
+	// GPU chooses each GPU's mode (nil: all whole).
+	GPU *config.Config
+	// CPU sets the reserved CPUs and package power. On a simulated
+	// machine a zero package power is taken from the machine description.
+	CPU cpu.Options
+	NIC nic.Options
+	// StateDir holds what the families keep on the node besides their
+	// checkpoints (the GPU's MPS pipes); empty keeps their defaults.
+	StateDir string
+}
+
+// Families builds the device families for the given hardware: GPUs, the
+// exclusive CPUs of each NUMA node, and RDMA NICs.
+func Families(nodeName string, hw *Hardware, opts FamilyOptions) ([]driver.Family, error) {
+	g := gpu.NewFamily(nodeName, hw.NVML, hw.SysfsRoot, opts.GPU)
 	var ctl gpu.SharingControl = gpu.NVIDIATools{}
 	if hw.Sim != nil {
 		ctl = simulatedSharing{hw.Sim}
 	}
 	mpsRoot := ""
-	if stateDir != "" {
-		mpsRoot = filepath.Join(stateDir, "mps")
+	if opts.StateDir != "" {
+		mpsRoot = filepath.Join(opts.StateDir, "mps")
 	}
 	g.SetSharing(ctl, mpsRoot)
-	return []driver.Family{g}
+	c, err := cpu.NewFamily(nodeName, hw.Topology, hw.cpuOptions(opts.CPU))
+	if err != nil {
+		return nil, err
+	}
+	if err := opts.NIC.Validate(); err != nil {
+		return nil, err
+	}
+	n := nic.NewFamily(nodeName, hw.Topology.NICs, hw.SysfsRoot, opts.NIC)
+	return []driver.Family{g, c, n}, nil
 }
 
 // simulatedSharing applies sharing strategies to simulated GPUs, where
@@ -71,6 +93,8 @@ func (s simulatedSharing) StopMPS(_ context.Context, uuid, _ string) error {
 // Node is one node's running drivers.
 type Node struct {
 	Drivers []*driver.Driver
+	// CPU is the CPU family, whose prepared claims the NRI plugin enforces.
+	CPU *cpu.Family
 }
 
 // Start starts every driver. On error nothing is left running.
@@ -80,8 +104,17 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	}
 	logger := klog.LoggerWithValues(klog.FromContext(ctx), "node", opts.NodeName)
 	ctx = klog.NewContext(ctx, logger)
+	fo := opts.Families
+	fo.StateDir = filepath.Join(opts.KubeletDir, "plugins", "hadron")
+	families, err := Families(opts.NodeName, opts.Hardware, fo)
+	if err != nil {
+		return nil, err
+	}
 	n := &Node{}
-	for _, f := range Families(opts.NodeName, opts.Hardware, opts.GPUConfig, filepath.Join(opts.KubeletDir, "plugins", "hadron")) {
+	for _, f := range families {
+		if c, ok := f.(*cpu.Family); ok {
+			n.CPU = c
+		}
 		d, err := driver.Start(ctx, driver.Config{
 			NodeName:     opts.NodeName,
 			Client:       opts.Client,

@@ -61,3 +61,40 @@ const (
 // GPUUnhealthyTaint is the device taint key of a GPU that reported a
 // critical error; its value names the error (e.g. XID-79).
 const GPUUnhealthyTaint = GPUDriver + "/unhealthy"
+
+// NIC driver attributes, qualified with the driver's domain. Only
+// RDMA-capable adapters are published; the standard NUMANode, PCIeRoot and
+// PCIBusID attributes place them relative to GPUs and CPUs.
+const (
+	// NICInterface is the network interface (netdev) name, e.g. ens1f0np0
+	// or ib0; absent when the function has none.
+	NICInterface resourceapi.QualifiedName = NICDriver + "/interface"
+	// NICRDMADevice is the RDMA device name, e.g. mlx5_0.
+	NICRDMADevice resourceapi.QualifiedName = NICDriver + "/rdmaDevice"
+	// NICLinkLayer is how the RDMA port talks to the network: one of the
+	// NICLinkLayer values (RoCE adapters are Ethernet); absent when unknown.
+	NICLinkLayer resourceapi.QualifiedName = NICDriver + "/linkLayer"
+	// NICSpeedGbps is the link rate in Gb/s; absent when unknown or down.
+	NICSpeedGbps resourceapi.QualifiedName = NICDriver + "/speedGbps"
+	// NICVendor and NICModel are the PCI vendor and product names, or their
+	// hexadecimal ids ("0x15b3") when the PCI database does not know them.
+	NICVendor resourceapi.QualifiedName = NICDriver + "/vendor"
+	NICModel  resourceapi.QualifiedName = NICDriver + "/model"
+	// NICRDMA is true on every published NIC, so that selectors can ask for
+	// RDMA explicitly rather than rely on which adapters are published.
+	NICRDMA resourceapi.QualifiedName = NICDriver + "/rdma"
+)
+
+// NIC driver capacities.
+const (
+	// NICBandwidth is the link bandwidth in bits per second ("400G"). On
+	// NICs shared by bandwidth it is consumable: each allocation takes part
+	// of it, within the published request policy.
+	NICBandwidth resourceapi.QualifiedName = NICDriver + "/bandwidth"
+)
+
+// Values of NICLinkLayer.
+const (
+	NICLinkLayerInfiniBand = "InfiniBand"
+	NICLinkLayerEthernet   = "Ethernet"
+)

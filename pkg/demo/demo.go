@@ -47,7 +47,7 @@ func Run(ctx context.Context, client kubernetes.Interface, out io.Writer, timeou
 	}
 	created := map[string]time.Time{}
 	for _, w := range Workloads {
-		if w.GPUs > 0 {
+		if w.HasClaim() {
 			if _, err := client.ResourceV1().ResourceClaimTemplates(Namespace).Create(ctx, w.ClaimTemplate(Namespace), metav1.CreateOptions{}); err != nil {
 				return nil, fmt.Errorf("%s: create ResourceClaimTemplate: %w", w.Name, err)
 			}
@@ -65,7 +65,7 @@ func Run(ctx context.Context, client kubernetes.Interface, out io.Writer, timeou
 	printTable(out, placements)
 	for _, p := range placements {
 		if p.Workload.SameNUMA && len(p.NUMANodes) != 1 {
-			return placements, fmt.Errorf("%s asked for GPUs on one NUMA node but got NUMA nodes %v", p.Workload.Name, p.NUMANodes)
+			return placements, fmt.Errorf("%s asked for devices on one NUMA node but got NUMA nodes %v", p.Workload.Name, p.NUMANodes)
 		}
 	}
 	return placements, cleanUp(ctx, client, out)
@@ -157,8 +157,19 @@ func pending(ctx context.Context, client kubernetes.Interface, pods *v1.PodList,
 func printTable(out io.Writer, placements []Placement) {
 	fmt.Fprintln(out)
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "POD\tNODE\tGPUS\tDEVICES\tNUMA\tGPU MODEL\tTO RUNNING")
+	fmt.Fprintln(tw, "POD\tNODE\tGPUS\tCPUS\tNIC\tDEVICES\tNUMA\tGPU MODEL\tTO RUNNING")
 	for _, p := range placements {
+		gpus, cpus, nics := 0, "-", "-"
+		for _, d := range p.Devices {
+			switch d.Driver {
+			case attrs.GPUDriver:
+				gpus++
+			case attrs.CPUDriver:
+				cpus = fmt.Sprint(p.Workload.CPUs)
+			case attrs.NICDriver:
+				nics, _ = d.String(attrs.NICRDMADevice)
+			}
+		}
 		var names []string
 		for i, d := range p.Devices {
 			if i == 3 && len(p.Devices) > 4 {
@@ -167,7 +178,7 @@ func printTable(out io.Writer, placements []Placement) {
 			}
 			names = append(names, shortDevice(d.Device))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", p.Workload.Name, p.Node, len(p.Devices), orDash(strings.Join(names, ",")),
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Workload.Name, p.Node, gpus, cpus, orDash(nics), orDash(strings.Join(names, ",")),
 			orDash(joinInts(p.NUMANodes)), orDash(strings.Join(p.Models, ",")), p.ToRunning.Round(time.Millisecond))
 	}
 	_ = tw.Flush()

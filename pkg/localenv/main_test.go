@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"k8s.io/klog/v2"
+	"k8s.io/utils/cpuset"
 
 	"github.com/hadron-sched/hadron/driver/gpu/config"
 	"github.com/hadron-sched/hadron/pkg/localenv"
@@ -21,6 +22,9 @@ const (
 	wsNode  = "workstation-1"
 	migNode = "dgxa100-mig-1"
 	shrNode = "workstation-shared-1"
+	// dgxReservedSibling is the hardware-thread sibling of CPU 0 on a DGX
+	// H100 (112 cores): the DGX node reserves both for the system.
+	dgxReservedSibling = 112
 )
 
 func TestMain(m *testing.M) {
@@ -42,9 +46,12 @@ func run(m *testing.M) int {
 	// The workstation's GPUs recover from critical errors quickly, so that
 	// the health test can see the taint go again.
 	for i := range nodes {
-		if nodes[i].Name == wsNode {
+		switch nodes[i].Name {
+		case wsNode:
 			nodes[i].GPUConfig = config.Default(config.ModeWhole)
 			nodes[i].GPUConfig.Health.RecoverAfter = "3s"
+		case dgxNode:
+			nodes[i].CPU.Reserved = cpuset.New(0, dgxReservedSibling)
 		}
 	}
 	start := time.Now()

@@ -57,12 +57,17 @@ func claimPod(t *testing.T, ns, name, node string, requests ...resourceapi.Devic
 // configuredClaimPod is claimPod with device configuration in the claim.
 func configuredClaimPod(t *testing.T, ns, name, node string, config []resourceapi.DeviceClaimConfiguration, requests ...resourceapi.DeviceRequest) *v1.Pod {
 	t.Helper()
+	return devicesPod(t, ns, name, node, resourceapi.DeviceClaim{Requests: requests, Config: config})
+}
+
+// devicesPod creates a claim template with the given device claim and a
+// pod using it, pinned to node.
+func devicesPod(t *testing.T, ns, name, node string, devices resourceapi.DeviceClaim) *v1.Pod {
+	t.Helper()
 	ctx := context.Background()
 	tmpl := &resourceapi.ResourceClaimTemplate{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
-		Spec: resourceapi.ResourceClaimTemplateSpec{Spec: resourceapi.ResourceClaimSpec{Devices: resourceapi.DeviceClaim{
-			Requests: requests, Config: config,
-		}}},
+		Spec:       resourceapi.ResourceClaimTemplateSpec{Spec: resourceapi.ResourceClaimSpec{Devices: devices}},
 	}
 	if _, err := env.Client.ResourceV1().ResourceClaimTemplates(ns).Create(ctx, tmpl, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)

@@ -14,7 +14,6 @@ import (
 	"k8s.io/klog/v2"
 	draplugin "k8s.io/kubernetes/pkg/kubelet/cm/dra/plugin"
 
-	"github.com/hadron-sched/hadron/driver/gpu/config"
 	"github.com/hadron-sched/hadron/driver/nodeplugin"
 	"github.com/hadron-sched/hadron/pkg/simhw"
 )
@@ -37,7 +36,7 @@ type Node struct {
 	plugin    *nodeplugin.Node
 	hardware  *nodeplugin.Hardware
 	index     int // order of addition, for the node's pod IP range
-	gpuConfig *config.Config
+	spec      NodeSpec
 	podIPNext atomic.Int64 // pods of one node are started by several workers
 }
 
@@ -62,7 +61,7 @@ func startNode(ctx context.Context, s *Simulator, spec NodeSpec, dir string, rec
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{Name: spec.Name, Machine: m, Dir: dir, sim: s, recorder: recorder, gpuConfig: spec.GPUConfig, index: index}
+	n := &Node{Name: spec.Name, Machine: m, Dir: dir, sim: s, recorder: recorder, spec: spec, index: index}
 	n.resolver = &cdiResolver{dir: n.CDIDir()}
 	// The hardware lives as long as the node: device state such as MIG
 	// partitions survives driver restarts, as on a real machine.
@@ -106,7 +105,7 @@ func (n *Node) StartDriver(ctx context.Context) error {
 		NodeName:   n.Name,
 		Client:     n.sim.client,
 		Hardware:   n.hardware,
-		GPUConfig:  n.gpuConfig,
+		Families:   nodeplugin.FamilyOptions{GPU: n.spec.GPUConfig, CPU: n.spec.CPU, NIC: n.spec.NIC},
 		KubeletDir: n.KubeletDir(),
 		CDIDir:     n.CDIDir(),
 		OnFatal: func(err error) {

@@ -29,7 +29,9 @@ import (
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 
+	"github.com/hadron-sched/hadron/driver/cpu"
 	"github.com/hadron-sched/hadron/driver/gpu/config"
+	"github.com/hadron-sched/hadron/driver/nic"
 )
 
 // NodeSpec describes one simulated node.
@@ -40,6 +42,10 @@ type NodeSpec struct {
 	Labels  map[string]string
 	// GPUConfig is the node's GPU driver configuration (nil: whole GPUs).
 	GPUConfig *config.Config
+	// CPU and NIC configure the node's CPU and NIC drivers (zero values:
+	// no reserved CPUs, exclusive NICs).
+	CPU cpu.Options
+	NIC nic.Options
 }
 
 // Options configures a Simulator.

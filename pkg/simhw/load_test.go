@@ -29,13 +29,23 @@ func TestLoadBuiltins(t *testing.T) {
 		gpuNodes                  []int
 		idle, max                 int
 		model                     string
+		// NICs: how many, how many paired with a GPU, their link layers
+		// and speeds; the cores per L3 cache.
+		nics, paired, l3 int
+		linkSpeeds       map[string]float64
 	}
+	dgxH := map[string]float64{"InfiniBand": 400, "Ethernet": 200}
 	wants := map[string]want{
-		"dgxh100":     {nodes: 2, cpus: 224, gpus: 8, memGiB: 2048, gpuNodes: []int{0, 0, 0, 0, 1, 1, 1, 1}, idle: 70, max: 700, model: "h100-sxm5-80gb"},
-		"dgxh200":     {nodes: 2, cpus: 224, gpus: 8, memGiB: 2048, gpuNodes: []int{0, 0, 0, 0, 1, 1, 1, 1}, idle: 70, max: 700, model: "h200-sxm5-141gb"},
-		"dgxb200":     {nodes: 2, cpus: 224, gpus: 8, memGiB: 2048, gpuNodes: []int{0, 0, 0, 0, 1, 1, 1, 1}, idle: 140, max: 1000, model: "b200-sxm5-180gb"},
-		"dgxa100":     {nodes: 8, cpus: 256, gpus: 8, memGiB: 1024, gpuNodes: []int{3, 3, 1, 1, 7, 7, 5, 5}, idle: 50, max: 400, model: "a100-sxm4-40gb"},
-		"workstation": {nodes: 1, cpus: 32, gpus: 2, memGiB: 256, gpuNodes: []int{0, 0}, idle: 35, max: 250, model: "a100-pcie-40gb"},
+		"dgxh100": {nodes: 2, cpus: 224, gpus: 8, memGiB: 2048, gpuNodes: []int{0, 0, 0, 0, 1, 1, 1, 1}, idle: 70, max: 700, model: "h100-sxm5-80gb",
+			nics: 12, paired: 8, l3: 56, linkSpeeds: dgxH},
+		"dgxh200": {nodes: 2, cpus: 224, gpus: 8, memGiB: 2048, gpuNodes: []int{0, 0, 0, 0, 1, 1, 1, 1}, idle: 70, max: 700, model: "h200-sxm5-141gb",
+			nics: 12, paired: 8, l3: 56, linkSpeeds: dgxH},
+		"dgxb200": {nodes: 2, cpus: 224, gpus: 8, memGiB: 2048, gpuNodes: []int{0, 0, 0, 0, 1, 1, 1, 1}, idle: 140, max: 1000, model: "b200-sxm5-180gb",
+			nics: 12, paired: 8, l3: 56, linkSpeeds: map[string]float64{"InfiniBand": 400, "Ethernet": 400}},
+		"dgxa100": {nodes: 8, cpus: 256, gpus: 8, memGiB: 1024, gpuNodes: []int{3, 3, 1, 1, 7, 7, 5, 5}, idle: 50, max: 400, model: "a100-sxm4-40gb",
+			nics: 12, paired: 8, l3: 4, linkSpeeds: map[string]float64{"InfiniBand": 200, "Ethernet": 200}},
+		"workstation": {nodes: 1, cpus: 32, gpus: 2, memGiB: 256, gpuNodes: []int{0, 0}, idle: 35, max: 250, model: "a100-pcie-40gb",
+			nics: 1, paired: 0, l3: 8, linkSpeeds: map[string]float64{"none": 2.5}},
 	}
 	for _, name := range Builtin() {
 		t.Run(name, func(t *testing.T) {
@@ -73,6 +83,27 @@ func TestLoadBuiltins(t *testing.T) {
 					t.Errorf("gpus[%d] model = %q, want %q", i, got, w.model)
 				}
 			}
+			if got := m.CPU.l3Cores(); got != w.l3 {
+				t.Errorf("cores per L3 = %d, want %d", got, w.l3)
+			}
+			if len(m.NICs) != w.nics {
+				t.Fatalf("%d NICs, want %d", len(m.NICs), w.nics)
+			}
+			paired := 0
+			for i, n := range m.NICs {
+				if n.PairedGPU != nil {
+					paired++
+					if n.LinkLayer != "InfiniBand" {
+						t.Errorf("nics[%d] is paired with a GPU but its link layer is %q", i, n.LinkLayer)
+					}
+				}
+				if speed, ok := w.linkSpeeds[n.LinkLayer]; !ok || n.SpeedGbps != speed {
+					t.Errorf("nics[%d]: %v Gb/s %s, want %v", i, n.SpeedGbps, n.LinkLayer, w.linkSpeeds)
+				}
+			}
+			if paired != w.paired {
+				t.Errorf("%d NICs paired with GPUs, want %d", paired, w.paired)
+			}
 		})
 	}
 }
@@ -98,7 +129,8 @@ func TestLoadExampleFile(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Load(example) = %v", err)
 	}
-	if m.Base != "" || len(m.GPUs) != 3 || m.DriverVersion != "550.90.07" || m.NUMANodes() != 4 {
+	if m.Base != "" || len(m.GPUs) != 3 || m.DriverVersion != "550.90.07" || m.NUMANodes() != 4 ||
+		len(m.NICs) != 2 || m.CPU.CoresPerL3 != 16 {
 		t.Errorf("example decoded as %+v", m)
 	}
 }

@@ -17,6 +17,10 @@ type Machine struct {
 	DriverVersion string      `json:"driverVersion,omitempty"`
 	CPU           CPUTopology `json:"cpu"`
 	GPUs          []GPU       `json:"gpus"`
+	// NICs are the network adapter functions (one entry per PCI function,
+	// so a dual-port card is two entries), in the order their RDMA devices
+	// are numbered.
+	NICs []NIC `json:"nics,omitempty"`
 }
 
 // CPUTopology describes the host processors and memory. All sockets are
@@ -31,6 +35,16 @@ type CPUTopology struct {
 	// nodes.
 	MemoryGiB int    `json:"memoryGiB"`
 	Model     string `json:"model,omitempty"`
+	// CoresPerL3 is how many physical cores share one L3 cache (an Intel
+	// socket, an AMD CCX or CCD). Zero means one L3 per NUMA node; it must
+	// divide the cores of a NUMA node, so that no L3 spans two nodes.
+	CoresPerL3 int `json:"coresPerL3,omitempty"`
+	// PackageIdleWatts and PackageMaxWatts model one processor package's
+	// power: what it draws with its cores idle and its TDP. They are
+	// published on the CPU devices so that placement can prefer packages
+	// that are already awake; zero leaves them unpublished.
+	PackageIdleWatts int `json:"packageIdleWatts,omitempty"`
+	PackageMaxWatts  int `json:"packageMaxWatts,omitempty"`
 }
 
 // GPU describes one GPU and where it sits in the machine. GPUs are indexed
@@ -69,6 +83,14 @@ func (c *CPUTopology) cpus() int {
 // coresPerNode returns the number of physical cores of one NUMA node.
 func (c *CPUTopology) coresPerNode() int {
 	return c.CoresPerSocket / c.NUMANodesPerSocket
+}
+
+// l3Cores returns the number of physical cores sharing one L3 cache.
+func (c *CPUTopology) l3Cores() int {
+	if c.CoresPerL3 > 0 {
+		return c.CoresPerL3
+	}
+	return c.coresPerNode()
 }
 
 // logicalCPU describes where one logical CPU sits. It follows the Linux x86
@@ -140,5 +162,12 @@ func (c *CPUTopology) nodeMemoryKiB(n int) int64 {
 func (m *Machine) clone() *Machine {
 	c := *m
 	c.GPUs = append([]GPU(nil), m.GPUs...)
+	c.NICs = append([]NIC(nil), m.NICs...)
+	for i, n := range c.NICs {
+		if n.PairedGPU != nil {
+			g := *n.PairedGPU
+			c.NICs[i].PairedGPU = &g
+		}
+	}
 	return &c
 }

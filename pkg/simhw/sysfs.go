@@ -3,11 +3,13 @@ package simhw
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // WriteSysfs writes a fake sysfs tree for the machine under root, so that
@@ -15,15 +17,26 @@ import (
 //
 //   - root/sys/devices/system/cpu: one cpuN per logical CPU with topology/
 //     (physical_package_id, die_id, core_id, thread_siblings(_list),
-//     core_cpus_list, core_siblings_list, package_cpus_list) and a nodeM
-//     link, plus online/possible/present;
+//     core_cpus_list, core_siblings_list, package_cpus_list), cache/index0-3
+//     (L1d, L1i and L2 per core, L3 per CPU.CoresPerL3 cores: level, type,
+//     size, id, shared_cpu_list, shared_cpu_map, coherency_line_size) and a
+//     nodeM link, plus online/possible/present;
 //   - root/sys/devices/system/node: nodeN with cpulist, cpumap, meminfo,
 //     distance, hugepages/ and cpuM links, plus online/possible/has_*;
-//   - root/sys/devices/pciDDDD:BB/...: each GPU behind its own root port
-//     (and behind a PCIe switch when the bus numbers leave room for one),
-//     with vendor, device, class, numa_node, local_cpulist, modalias, link
-//     speed files; root/sys/bus/pci/devices/<addr> relative links to every
-//     PCI function, as Linux has them; root/sys/class/drm/cardN links;
+//   - root/sys/devices/pciDDDD:BB/...: each GPU and NIC function behind its
+//     own root port, a GPU behind a PCIe switch when the bus numbers leave
+//     room for one, and a NIC with a pairedGPU behind that GPU's switch;
+//     each with vendor, device, class, numa_node, local_cpulist, modalias,
+//     link speed files, a driver link (nvidia, mlx5_core, igc) and a
+//     subsystem link; root/sys/bus/pci/devices/<addr> relative links to
+//     every PCI function, as Linux has them; root/sys/class/drm/cardN links;
+//   - for each NIC, <function>/net/<interface> (address, type, mtu, speed,
+//     operstate, ...) linked from root/sys/class/net, and for RDMA NICs
+//     <function>/infiniband/mlx5_N (node_type, node_guid, ports/1/
+//     link_layer, rate, state, phys_state) and infiniband_verbs/uverbsN
+//     (ibdev, dev), linked from root/sys/class/infiniband and
+//     infiniband_verbs, plus infiniband_verbs/abi_version and
+//     root/sys/class/misc/rdma_cm/dev;
 //   - root/proc/cpuinfo and root/proc/meminfo, which ghw reads next to sysfs.
 //
 // Readers: k8s.io/dynamic-resource-allocation/deviceattribute takes the
@@ -51,6 +64,7 @@ func (m *Machine) WriteSysfs(root string) error {
 		fn   func(*treeWriter) error
 	}{
 		{"CPUs", m.writeCPUs},
+		{"CPU caches", m.writeCaches},
 		{"NUMA nodes", m.writeNodes},
 		{"PCI devices", m.writePCI},
 		{"/proc", m.writeProc},
@@ -73,13 +87,68 @@ func (w *treeWriter) path(rel string) string {
 	return filepath.Join(w.root, filepath.FromSlash(rel))
 }
 
+// attr is one sysfs attribute file: its name relative to a directory and
+// its content without the trailing newline.
+type attr struct{ name, content string }
+
+// attrs writes the attribute files of one directory (names may hold a
+// subdirectory, "topology/core_id"). It makes each directory once: trees
+// hold thousands of attributes, and the time to write them is mostly
+// system calls.
+func (w *treeWriter) attrs(dir string, as []attr) error {
+	base := w.path(dir)
+	made := map[string]bool{}
+	for _, a := range as {
+		p := filepath.Join(base, filepath.FromSlash(a.name))
+		if d := filepath.Dir(p); !made[d] {
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				return err
+			}
+			made[d] = true
+		}
+		if err := writeAttrFile(p, []byte(a.content+"\n")); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeAttrFile creates path with data. It makes the system calls itself:
+// os.WriteFile also tries to register each file with the runtime's poller,
+// which costs several more system calls per file, and a tree has about ten
+// thousand small files.
+func writeAttrFile(path string, data []byte) error {
+	var fd int
+	var err error
+	for {
+		fd, err = syscall.Open(path, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_TRUNC|syscall.O_CLOEXEC, 0o644)
+		if !errors.Is(err, syscall.EINTR) {
+			break
+		}
+	}
+	if err != nil {
+		return &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	n, err := syscall.Write(fd, data)
+	if err == nil && n < len(data) {
+		err = io.ErrShortWrite
+	}
+	if cerr := syscall.Close(fd); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return &fs.PathError{Op: "write", Path: path, Err: err}
+	}
+	return nil
+}
+
 // file writes content plus the trailing newline every sysfs attribute has.
 func (w *treeWriter) file(rel, content string) error {
 	p := w.path(rel)
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return err
 	}
-	return os.WriteFile(p, []byte(content+"\n"), 0o644)
+	return writeAttrFile(p, []byte(content+"\n"))
 }
 
 // raw writes content verbatim, for multi-line files that already end in a
@@ -89,7 +158,7 @@ func (w *treeWriter) raw(rel, content string) error {
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return err
 	}
-	return os.WriteFile(p, []byte(content), 0o644)
+	return writeAttrFile(p, []byte(content))
 }
 
 func (w *treeWriter) dir(rel string) error {

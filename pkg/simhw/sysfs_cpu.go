@@ -41,7 +41,7 @@ func (m *Machine) writeCPUs(w *treeWriter) error {
 		// thread_siblings mask. The other mask variants carry the same
 		// sets and are left out because file creation dominates the cost
 		// of writing a tree with hundreds of CPUs.
-		files := []struct{ name, content string }{
+		files := []attr{
 			{"topology/physical_package_id", fmt.Sprint(l.Socket)},
 			{"topology/die_id", "0"},
 			{"topology/core_id", fmt.Sprint(l.Core)},
@@ -53,26 +53,19 @@ func (m *Machine) writeCPUs(w *treeWriter) error {
 		}
 		// Linux offers no online switch for the boot CPU.
 		if l.ID != 0 {
-			files = append(files, struct{ name, content string }{"online", "1"})
+			files = append(files, attr{"online", "1"})
 		}
-		for _, f := range files {
-			if err := w.file(base+"/"+f.name, f.content); err != nil {
-				return err
-			}
+		if err := w.attrs(base, files); err != nil {
+			return err
 		}
 		if err := w.link(fmt.Sprintf("%s/node%d", base, l.Node), fmt.Sprintf("%s/node%d", nodeDir, l.Node)); err != nil {
 			return err
 		}
 	}
 	allList := cpuList(seq(n))
-	for _, f := range []struct{ name, content string }{
+	return w.attrs(cpuDir, []attr{
 		{"online", allList}, {"possible", allList}, {"present", allList}, {"offline", ""},
-	} {
-		if err := w.file(cpuDir+"/"+f.name, f.content); err != nil {
-			return err
-		}
-	}
-	return nil
+	})
 }
 
 func (m *Machine) writeNodes(w *treeWriter) error {
@@ -97,15 +90,13 @@ func (m *Machine) writeNodes(w *treeWriter) error {
 		meminfo := fmt.Sprintf("Node %[1]d MemTotal:       %[2]d kB\nNode %[1]d MemFree:        %[2]d kB\n"+
 			"Node %[1]d MemUsed:        0 kB\nNode %[1]d HugePages_Total:     0\n"+
 			"Node %[1]d HugePages_Free:      0\nNode %[1]d HugePages_Surp:      0\n", node, kib)
-		files := []struct{ name, content string }{
+		files := []attr{
 			{"cpulist", cpuList(cpus)},
 			{"cpumap", cpuMask(cpus, ncpu)},
 			{"distance", strings.Join(dist, " ")},
 		}
-		for _, f := range files {
-			if err := w.file(base+"/"+f.name, f.content); err != nil {
-				return err
-			}
+		if err := w.attrs(base, files); err != nil {
+			return err
 		}
 		if err := w.raw(base+"/meminfo", meminfo); err != nil {
 			return err
@@ -152,7 +143,8 @@ func (c *CPUTopology) cpuVendor() string {
 }
 
 // writeProc writes /proc/cpuinfo and /proc/meminfo: ghw takes the processor
-// model and vendor from cpuinfo and drops any CPU it cannot find there.
+// model and vendor from cpuinfo and drops any CPU it cannot find there, and
+// the default huge page size from meminfo.
 func (m *Machine) writeProc(w *treeWriter) error {
 	c := &m.CPU
 	model := c.Model
@@ -169,6 +161,9 @@ func (m *Machine) writeProc(w *treeWriter) error {
 		return err
 	}
 	total := int64(c.MemoryGiB) * 1024 * 1024
-	return w.raw("proc/meminfo", fmt.Sprintf("MemTotal:       %d kB\nMemFree:        %d kB\nMemAvailable:   %d kB\n",
-		total, total, total))
+	// The huge page lines are what ghw's topology reader needs to describe
+	// a node's memory: no huge pages reserved, 2 MiB the default size.
+	return w.raw("proc/meminfo", fmt.Sprintf("MemTotal:       %[1]d kB\nMemFree:        %[1]d kB\nMemAvailable:   %[1]d kB\n"+
+		"HugePages_Total:       0\nHugePages_Free:        0\nHugePages_Rsvd:        0\nHugePages_Surp:        0\n"+
+		"Hugepagesize:       2048 kB\nHugetlb:               0 kB\n", total))
 }

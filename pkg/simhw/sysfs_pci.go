@@ -1,14 +1,12 @@
 package simhw
 
-import (
-	"fmt"
-	"sort"
-)
+import "fmt"
 
 // PCI identifiers written to sysfs. GPUs use NVIDIA's vendor ID and the
-// mock's device ID; the bridges use class 0x0604 (PCI-to-PCI bridge) with
-// the CPU vendor for root ports and Broadcom (the PEX switches on DGX and
-// HGX boards) for switch ports. Bridge device IDs are not modelled.
+// mock's device ID, NICs those of their model (nicModels); the bridges use
+// class 0x0604 (PCI-to-PCI bridge) with the CPU vendor for root ports and
+// Broadcom (the PEX switches on DGX and HGX boards) for switch ports.
+// Bridge device IDs are not modelled.
 const (
 	vendorNVIDIA   = 0x10de
 	vendorIntel    = 0x8086
@@ -31,107 +29,96 @@ type pciFunction struct {
 	numaNode    int
 	secondary   uint32 // bridges only: the bus behind the bridge
 	subordinate uint32 // bridges only: the highest bus behind the bridge
-	gpu         int    // GPU index, -1 for bridges
+	gpu         int    // GPU index, -1 for others
+	nic         int    // NIC index, -1 for others
 }
 
-// pciTree lays out every GPU under its host bridge. Each distinct GPU bus
-// gets its own root port (device 1, 2, ... on the root bus). When at least
-// two unused bus numbers lie between the previous bus taken on that root
-// and the GPU's bus, a PCIe switch (upstream and downstream port, one bus
-// each) is placed in between, as on DGX/HGX boards; otherwise the GPU sits
-// directly on the root port, as in workstations. Validate guarantees the
-// GPU buses lie inside their root's range, so bridges never collide.
+// pciTree lays out every GPU and NIC under its host bridge (layoutPCI).
+// Each group of buses gets its own root port (device 1, 2, ... on the root
+// bus). A switched group has a PCIe switch behind its root port, as on
+// DGX/HGX boards, where a GPU and its GPUDirect NIC share one: the
+// upstream port on the bus two below the group's lowest, and one
+// downstream port per device bus, in bus order, on the bus in between.
+// Other groups sit straight on the root port, as in workstations. Validate
+// guarantees the buses leave room for the bridges.
 func (m *Machine) pciTree() []pciFunction {
-	type rootKey struct{ domain, bus uint32 }
-	byRoot := map[rootKey][]int{}
-	var roots []rootKey
-	for i, g := range m.GPUs {
-		d, b, _ := parsePCIeRoot(g.PCIeRoot)
-		k := rootKey{d, b}
-		if _, seen := byRoot[k]; !seen {
-			roots = append(roots, k)
-		}
-		byRoot[k] = append(byRoot[k], i)
-	}
-	sort.Slice(roots, func(i, j int) bool {
-		if roots[i].domain != roots[j].domain {
-			return roots[i].domain < roots[j].domain
-		}
-		return roots[i].bus < roots[j].bus
-	})
-
+	layouts, _ := layoutPCI(m.endpoints())
 	rootPortVendor := uint16(vendorIntel)
 	if m.CPU.cpuVendor() == "AuthenticAMD" {
 		rootPortVendor = vendorAMD
 	}
 	var out []pciFunction
-	for _, r := range roots {
-		// GPUs of this root, grouped by bus in ascending bus order.
-		addrs := map[int]pciAddr{}
-		busGPUs := map[uint32][]int{}
-		var buses []uint32
-		for _, i := range byRoot[r] {
-			a, _ := parseSysfsBusID(m.GPUs[i].PCIBusID)
-			addrs[i] = a
-			if _, seen := busGPUs[a.Bus]; !seen {
-				buses = append(buses, a.Bus)
+	for _, rl := range layouts {
+		rootDir := "sys/devices/" + rl.root.String()
+		for port, g := range rl.groups {
+			lo, hi := g.buses[0], g.buses[len(g.buses)-1]
+			node := g.devs[lo][0].numa
+			bridge := func(addr pciAddr, vendor uint16, parent string) pciFunction {
+				f := pciFunction{addr: addr, vendor: vendor, class: classBridge, numaNode: node, gpu: -1, nic: -1}
+				f.dir = parent + "/" + addr.sysfs()
+				return f
 			}
-			busGPUs[a.Bus] = append(busGPUs[a.Bus], i)
-		}
-		sort.Slice(buses, func(i, j int) bool { return buses[i] < buses[j] })
-
-		rootDir := fmt.Sprintf("sys/devices/pci%04x:%02x", r.domain, r.bus)
-		lower := r.bus
-		for port, bus := range buses {
-			node := m.GPUs[busGPUs[bus][0]].NUMANode
-			rp := pciFunction{
-				addr:   pciAddr{Domain: r.domain, Bus: r.bus, Device: uint32(port + 1)},
-				vendor: rootPortVendor, class: classBridge, numaNode: node,
-				subordinate: bus, gpu: -1,
-			}
-			rp.dir = rootDir + "/" + rp.addr.sysfs()
-			parent := rp.dir
-			if bus-lower >= 3 {
-				up := pciFunction{
-					addr:   pciAddr{Domain: r.domain, Bus: bus - 2},
-					vendor: vendorBroadcom, device: 0xc030, class: classBridge, numaNode: node,
-					secondary: bus - 1, subordinate: bus, gpu: -1,
-				}
-				up.dir = rp.dir + "/" + up.addr.sysfs()
-				down := pciFunction{
-					addr:   pciAddr{Domain: r.domain, Bus: bus - 1},
-					vendor: vendorBroadcom, device: 0xc030, class: classBridge, numaNode: node,
-					secondary: bus, subordinate: bus, gpu: -1,
-				}
-				down.dir = up.dir + "/" + down.addr.sysfs()
+			rp := bridge(pciAddr{Domain: rl.root.domain, Bus: rl.root.bus, Device: uint32(port + 1)}, rootPortVendor, rootDir)
+			rp.secondary, rp.subordinate = lo, hi
+			parents := map[uint32]string{}
+			if g.switched {
+				up := bridge(pciAddr{Domain: rl.root.domain, Bus: lo - 2}, vendorBroadcom, rp.dir)
+				up.device, up.secondary, up.subordinate = 0xc030, lo-1, hi
 				rp.secondary = up.addr.Bus
-				out = append(out, rp, up, down)
-				parent = down.dir
-			} else {
-				rp.secondary = bus
-				out = append(out, rp)
-			}
-			for _, i := range busGPUs[bus] {
-				g := pciFunction{
-					addr:   addrs[i],
-					vendor: vendorNVIDIA, device: uint16(nvmlConfig(m.modelOf(i)).PciDeviceId >> 16),
-					class: classGPU, numaNode: m.GPUs[i].NUMANode, gpu: i,
+				out = append(out, rp, up)
+				for k, bus := range g.buses {
+					down := bridge(pciAddr{Domain: rl.root.domain, Bus: lo - 1, Device: uint32(k)}, vendorBroadcom, up.dir)
+					down.device, down.secondary, down.subordinate = 0xc030, bus, bus
+					out = append(out, down)
+					parents[bus] = down.dir
 				}
-				g.dir = parent + "/" + g.addr.sysfs()
-				out = append(out, g)
+			} else {
+				out = append(out, rp)
+				for _, bus := range g.buses {
+					parents[bus] = rp.dir
+				}
 			}
-			lower = bus
+			for _, bus := range g.buses {
+				for _, e := range g.devs[bus] {
+					f := m.endpointFunction(e)
+					f.dir = parents[bus] + "/" + f.addr.sysfs()
+					out = append(out, f)
+				}
+			}
 		}
 	}
 	return out
 }
 
+// endpointFunction returns what a GPU or NIC function reports, less its
+// place in the tree.
+func (m *Machine) endpointFunction(e endpoint) pciFunction {
+	f := pciFunction{addr: e.addr, numaNode: e.numa, gpu: -1, nic: -1}
+	if e.ref.nic {
+		n := &m.NICs[e.ref.index]
+		model := nicModels[n.Model]
+		f.vendor, f.device, f.class, f.nic = model.vendor, model.device, n.class(), e.ref.index
+		return f
+	}
+	f.vendor, f.device, f.class, f.gpu = vendorNVIDIA, uint16(nvmlConfig(m.modelOf(e.ref.index)).PciDeviceId>>16), classGPU, e.ref.index
+	return f
+}
+
 func (m *Machine) writePCI(w *treeWriter) error {
 	nbits := m.CPU.cpus()
+	rdma := m.rdmaIndices()
 	for _, f := range m.pciTree() {
 		if err := m.writePCIFunction(w, f, nbits); err != nil {
 			return fmt.Errorf("%s: %w", f.addr.sysfs(), err)
 		}
+		if f.nic >= 0 {
+			if err := m.writeNIC(w, f, rdma[f.nic]); err != nil {
+				return fmt.Errorf("%s: %w", f.addr.sysfs(), err)
+			}
+		}
+	}
+	if err := m.writeRDMAClasses(w); err != nil {
+		return err
 	}
 	// The driver directory exists even with no GPU, as when the module is
 	// loaded.
@@ -141,12 +128,13 @@ func (m *Machine) writePCI(w *treeWriter) error {
 func (m *Machine) writePCIFunction(w *treeWriter, f pciFunction, nbits int) error {
 	cpus := m.CPU.nodeCPUs(f.numaNode)
 	subVendor, subDevice := uint16(0), uint16(0)
-	if f.gpu >= 0 {
-		// Board subsystem IDs vary by OEM and are not modelled; NVIDIA's
-		// vendor ID with a zero subsystem keeps the modalias well-formed.
-		subVendor = vendorNVIDIA
+	if f.gpu >= 0 || f.nic >= 0 {
+		// Board subsystem IDs vary by OEM and are not modelled; the
+		// chip vendor's ID with a zero subsystem keeps the modalias
+		// well-formed.
+		subVendor = f.vendor
 	}
-	files := []struct{ name, content string }{
+	files := []attr{
 		{"vendor", fmt.Sprintf("0x%04x", f.vendor)},
 		{"device", fmt.Sprintf("0x%04x", f.device)},
 		{"subsystem_vendor", fmt.Sprintf("0x%04x", subVendor)},
@@ -160,41 +148,40 @@ func (m *Machine) writePCIFunction(w *treeWriter, f pciFunction, nbits int) erro
 		{"modalias", fmt.Sprintf("pci:v%08Xd%08Xsv%08Xsd%08Xbc%02Xsc%02Xi%02X",
 			f.vendor, f.device, subVendor, subDevice, f.class>>16, (f.class>>8)&0xff, f.class&0xff)},
 	}
-	if f.gpu >= 0 {
-		speed := linkSpeed(models[m.modelOf(f.gpu)].pcieGen)
+	switch {
+	case f.gpu >= 0:
+		files = append(files, attr{"revision", fmt.Sprintf("0x%02x", gpuRevision)})
+		files = append(files, linkFiles(models[m.modelOf(f.gpu)].pcieGen, 16)...)
+	case f.nic >= 0:
+		model := nicModels[m.NICs[f.nic].Model]
+		files = append(files, attr{"revision", "0x00"})
+		files = append(files, linkFiles(model.pcieGen, model.pcieWidth)...)
+	default:
 		files = append(files,
-			struct{ name, content string }{"revision", fmt.Sprintf("0x%02x", gpuRevision)},
-			struct{ name, content string }{"current_link_speed", speed},
-			struct{ name, content string }{"max_link_speed", speed},
-			struct{ name, content string }{"current_link_width", "16"},
-			struct{ name, content string }{"max_link_width", "16"},
-		)
-	} else {
-		files = append(files,
-			struct{ name, content string }{"secondary_bus_number", fmt.Sprint(f.secondary)},
-			struct{ name, content string }{"subordinate_bus_number", fmt.Sprint(f.subordinate)},
+			attr{"secondary_bus_number", fmt.Sprint(f.secondary)},
+			attr{"subordinate_bus_number", fmt.Sprint(f.subordinate)},
 		)
 	}
-	for _, file := range files {
-		if err := w.file(f.dir+"/"+file.name, file.content); err != nil {
-			return err
-		}
-	}
-	id := f.addr.sysfs()
-	if err := w.link("sys/bus/pci/devices/"+id, f.dir); err != nil {
+	if err := w.attrs(f.dir, files); err != nil {
 		return err
 	}
-	if f.gpu < 0 {
-		return nil
-	}
-	// Bound to the nvidia driver, and visible as a DRM card, as with
-	// nvidia-drm loaded: ghw finds GPUs through /sys/class/drm.
-	card := fmt.Sprintf("card%d", f.gpu)
+	id := f.addr.sysfs()
+	// The bus links, both ways: ghw checks a network device's function
+	// through its subsystem link.
 	links := []struct{ at, to string }{
-		{f.dir + "/driver", "sys/bus/pci/drivers/nvidia"},
-		{"sys/bus/pci/drivers/nvidia/" + id, f.dir},
-		{f.dir + "/drm/" + card + "/device", f.dir},
-		{"sys/class/drm/" + card, f.dir + "/drm/" + card},
+		{"sys/bus/pci/devices/" + id, f.dir},
+		{f.dir + "/subsystem", "sys/bus/pci"},
+	}
+	if f.gpu >= 0 {
+		// Bound to the nvidia driver, and visible as a DRM card, as with
+		// nvidia-drm loaded: ghw finds GPUs through /sys/class/drm.
+		card := fmt.Sprintf("card%d", f.gpu)
+		links = append(links, []struct{ at, to string }{
+			{f.dir + "/driver", "sys/bus/pci/drivers/nvidia"},
+			{"sys/bus/pci/drivers/nvidia/" + id, f.dir},
+			{f.dir + "/drm/" + card + "/device", f.dir},
+			{"sys/class/drm/" + card, f.dir + "/drm/" + card},
+		}...)
 	}
 	for _, l := range links {
 		if err := w.link(l.at, l.to); err != nil {
@@ -204,9 +191,25 @@ func (m *Machine) writePCIFunction(w *treeWriter, f pciFunction, nbits int) erro
 	return nil
 }
 
+// linkFiles are an endpoint's PCIe link attributes, trained at the
+// maximum.
+func linkFiles(gen, width int) []attr {
+	speed := linkSpeed(gen)
+	return []attr{
+		{"current_link_speed", speed},
+		{"max_link_speed", speed},
+		{"current_link_width", fmt.Sprint(width)},
+		{"max_link_width", fmt.Sprint(width)},
+	}
+}
+
 // linkSpeed is the sysfs current_link_speed text of a PCIe generation.
 func linkSpeed(gen int) string {
 	switch gen {
+	case 1:
+		return "2.5 GT/s PCIe"
+	case 2:
+		return "5.0 GT/s PCIe"
 	case 3:
 		return "8.0 GT/s PCIe"
 	case 4:

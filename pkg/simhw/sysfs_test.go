@@ -257,25 +257,47 @@ func TestWriteSysfsPCI(t *testing.T) {
 }
 
 // TestPCITreeShapes pins the bridge layout: a switch when bus numbers leave
-// room, the GPU straight on the root port otherwise.
+// room, shared by a GPU and its paired NIC (one downstream port each, in
+// bus order); the GPU straight on the root port otherwise, and NICs of
+// their own on a root port of their own.
 func TestPCITreeShapes(t *testing.T) {
-	check := func(name string, gpu int, want string) {
+	check := func(name, busID, want string) {
 		t.Helper()
-		m, root := sharedTree(t, name)
-		target, err := os.Readlink(filepath.Join(root, "sys/bus/pci/devices", m.GPUs[gpu].PCIBusID))
+		_, root := sharedTree(t, name)
+		target, err := os.Readlink(filepath.Join(root, "sys/bus/pci/devices", busID))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if target != want {
-			t.Errorf("%s gpu %d link = %q, want %q", name, gpu, target, want)
+			t.Errorf("%s %s link = %q, want %q", name, busID, target, want)
 		}
 	}
-	check("dgxh100", 0,
-		"../../../devices/pci0000:15/0000:15:01.0/0000:19:00.0/0000:1a:00.0/0000:1b:00.0")
-	check("workstation", 1,
+	check("dgxh100", "0000:1b:00.0", // gpu 0, behind the second downstream port
+		"../../../devices/pci0000:15/0000:15:01.0/0000:16:00.0/0000:17:01.0/0000:1b:00.0")
+	check("dgxh100", "0000:18:00.0", // its NIC, behind the first
+		"../../../devices/pci0000:15/0000:15:01.0/0000:16:00.0/0000:17:00.0/0000:18:00.0")
+	check("dgxh100", "0000:29:00.1", // storage NIC: a root port of its own
+		"../../../devices/pci0000:26/0000:26:01.0/0000:29:00.1")
+	check("workstation", "0000:41:00.0",
 		"../../../devices/pci0000:40/0000:40:01.0/0000:41:00.0")
-	check("dgxa100", 1, // second GPU of a pair: its own root port and switch
+	check("workstation", "0000:05:00.0", // second root port of pci0000:00
+		"../../../devices/pci0000:00/0000:00:02.0/0000:05:00.0")
+	check("dgxa100", "0000:0f:00.0", // second GPU of a pair: its own root port and switch
 		"../../../devices/pci0000:00/0000:00:02.0/0000:0d:00.0/0000:0e:00.0/0000:0f:00.0")
+	check("dgxa100", "0000:12:00.0",
+		"../../../devices/pci0000:00/0000:00:02.0/0000:0d:00.0/0000:0e:01.0/0000:12:00.0")
+
+	// The bridges' bus numbers of the dgxh100's first switch.
+	_, root := sharedTree(t, "dgxh100")
+	for dev, want := range map[string]string{
+		"0000:15:01.0": "22-27", "0000:16:00.0": "23-27", "0000:17:00.0": "24-24", "0000:17:01.0": "27-27",
+	} {
+		d := filepath.Join(root, "sys/bus/pci/devices", dev)
+		got := readTrim(t, filepath.Join(d, "secondary_bus_number")) + "-" + readTrim(t, filepath.Join(d, "subordinate_bus_number"))
+		if got != want {
+			t.Errorf("dgxh100 %s buses = %s, want %s", dev, got, want)
+		}
+	}
 }
 
 func TestWriteSysfsErrors(t *testing.T) {

@@ -18,6 +18,7 @@ const (
 	maxCPUs           = 8192 // the largest NR_CPUS distributions build x86 kernels with
 	maxMemoryGiB      = 1 << 22
 	maxGPUs           = 256
+	maxNICs           = 256
 	maxPowerWatts     = 100000
 	maxNameLen        = 253 // a Kubernetes node name is a DNS subdomain
 	maxRootPorts      = 31  // device numbers 1..31 on the root bus
@@ -52,6 +53,9 @@ func (e *ValidationError) Error() string {
 
 type validator struct {
 	errs []*FieldError
+	// numaDone lists the devices whose NUMA node was already reported, so
+	// that one mistake is not reported again as splitting a root complex.
+	numaDone map[devRef]bool
 }
 
 func (v *validator) addf(field, format string, args ...any) {
@@ -64,12 +68,17 @@ func (m *Machine) Validate() error {
 	if m == nil {
 		return &ValidationError{Errors: []*FieldError{{Field: "machine", Detail: "is nil"}}}
 	}
-	v := &validator{}
+	v := &validator{numaDone: map[devRef]bool{}}
 	v.machine(m)
 	before := len(v.errs)
 	v.cpu(&m.CPU)
 	cpuOK := len(v.errs) == before
-	v.gpus(m, cpuOK)
+	v.l3(&m.CPU, cpuOK)
+	v.packagePower(&m.CPU)
+	seen := map[pciAddr]devRef{}
+	placed := v.gpus(m, cpuOK, seen)
+	placed = append(placed, v.nics(m, cpuOK, seen)...)
+	v.rootConsistency(placed)
 	if len(v.errs) == 0 {
 		return nil
 	}
@@ -127,70 +136,105 @@ func (v *validator) cpu(c *CPUTopology) {
 	}
 }
 
-// gpuPlace is a GPU's parsed position, kept for the cross-GPU checks.
-type gpuPlace struct {
-	index      int
-	addr       pciAddr
-	rootDomain uint32
-	rootBus    uint32
+// l3 checks the L3 grouping, which the NUMA checks do not depend on.
+func (v *validator) l3(c *CPUTopology, cpuOK bool) {
+	switch {
+	case c.CoresPerL3 < 0:
+		v.addf("cpu.coresPerL3", "%d is negative", c.CoresPerL3)
+	case c.CoresPerL3 > 0 && cpuOK && c.coresPerNode()%c.CoresPerL3 != 0:
+		// L3 groups are contiguous cores inside a NUMA node, as on the
+		// modelled Xeon and EPYC parts; a group spanning nodes or a
+		// partial group would be neither.
+		v.addf("cpu.coresPerL3", "%d does not divide the %d cores of a NUMA node",
+			c.CoresPerL3, c.coresPerNode())
+	}
 }
 
-func (v *validator) gpus(m *Machine, cpuOK bool) {
+// packagePower checks the optional per-package power model.
+func (v *validator) packagePower(c *CPUTopology) {
+	switch {
+	case c.PackageIdleWatts < 0 || c.PackageMaxWatts < 0 || c.PackageMaxWatts > maxPowerWatts:
+		v.addf("cpu.packageMaxWatts", "package power idle %d W / max %d W is out of range [0, %d]", c.PackageIdleWatts, c.PackageMaxWatts, maxPowerWatts)
+	case c.PackageIdleWatts > c.PackageMaxWatts:
+		v.addf("cpu.packageIdleWatts", "%d is above packageMaxWatts %d", c.PackageIdleWatts, c.PackageMaxWatts)
+	}
+}
+
+func (v *validator) gpus(m *Machine, cpuOK bool, seen map[pciAddr]devRef) []endpoint {
 	if len(m.GPUs) > maxGPUs {
 		v.addf("gpus", "has %d entries, more than %d", len(m.GPUs), maxGPUs)
-		return
+		return nil
 	}
-	seenBus := map[pciAddr]int{}
-	var placed []gpuPlace
+	var placed []endpoint
 	for i, g := range m.GPUs {
-		f := func(name string) string { return fmt.Sprintf("gpus[%d].%s", i, name) }
-		v.gpuModel(m, i, f("model"))
-
-		addr, addrOK := parseSysfsBusID(g.PCIBusID)
-		if !addrOK {
-			v.addf(f("pciBusID"), "%q is not a PCI address (want 0000:18:00.0, lower-case hex)", g.PCIBusID)
-		} else if prev, dup := seenBus[addr]; dup {
-			v.addf(f("pciBusID"), "%q duplicates gpus[%d].pciBusID", g.PCIBusID, prev)
-			addrOK = false
-		} else {
-			seenBus[addr] = i
+		ref := devRef{index: i}
+		v.gpuModel(m, i, ref.field("model"))
+		if e, ok := v.place(ref, g.PCIBusID, g.PCIeRoot, seen); ok {
+			e.numa, e.paired = g.NUMANode, -1
+			placed = append(placed, e)
 		}
-		rootDomain, rootBus, rootOK := parsePCIeRoot(g.PCIeRoot)
-		if !rootOK {
-			v.addf(f("pcieRoot"), "%q is not a PCI host bridge name (want pci0000:15)", g.PCIeRoot)
-		}
-		if addrOK && rootOK {
-			switch {
-			case addr.Domain != rootDomain:
-				v.addf(f("pcieRoot"), "%q is in PCI domain %04x but pciBusID %q is in domain %04x",
-					g.PCIeRoot, rootDomain, g.PCIBusID, addr.Domain)
-			case addr.Bus <= rootBus:
-				// The GPU sits behind a root port, hence on a bus that the
-				// host bridge numbers after its own.
-				v.addf(f("pciBusID"), "bus %02x is not behind pcieRoot %q (want a bus above %02x)",
-					addr.Bus, g.PCIeRoot, rootBus)
-			default:
-				placed = append(placed, gpuPlace{index: i, addr: addr, rootDomain: rootDomain, rootBus: rootBus})
-			}
-		}
-
-		if g.NUMANode < 0 {
-			v.addf(f("numaNode"), "%d is negative", g.NUMANode)
-		} else if cpuOK && g.NUMANode >= m.NUMANodes() {
-			v.addf(f("numaNode"), "%d is out of range: the CPU topology has %d NUMA nodes (0-%d)",
-				g.NUMANode, m.NUMANodes(), m.NUMANodes()-1)
-		}
+		v.numaNode(m, ref, g.NUMANode, cpuOK)
 
 		if g.MaxPowerWatts < 1 || g.MaxPowerWatts > maxPowerWatts {
-			v.addf(f("maxPowerWatts"), "%d is out of range [1, %d]", g.MaxPowerWatts, maxPowerWatts)
+			v.addf(ref.field("maxPowerWatts"), "%d is out of range [1, %d]", g.MaxPowerWatts, maxPowerWatts)
 		}
 		if g.IdlePowerWatts < 0 {
-			v.addf(f("idlePowerWatts"), "%d is negative", g.IdlePowerWatts)
+			v.addf(ref.field("idlePowerWatts"), "%d is negative", g.IdlePowerWatts)
 		} else if g.IdlePowerWatts > g.MaxPowerWatts {
-			v.addf(f("idlePowerWatts"), "%d is above maxPowerWatts %d", g.IdlePowerWatts, g.MaxPowerWatts)
+			v.addf(ref.field("idlePowerWatts"), "%d is above maxPowerWatts %d", g.IdlePowerWatts, g.MaxPowerWatts)
 		}
 	}
-	v.rootConsistency(m, placed)
+	return placed
+}
+
+// place checks a device's PCI address and host bridge, and returns where it
+// sits when both are usable. seen holds the addresses taken so far, by GPUs
+// and NICs alike.
+func (v *validator) place(ref devRef, busID, root string, seen map[pciAddr]devRef) (endpoint, bool) {
+	addr, addrOK := parseSysfsBusID(busID)
+	if !addrOK {
+		v.addf(ref.field("pciBusID"), "%q is not a PCI address (want 0000:18:00.0, lower-case hex)", busID)
+	} else if prev, dup := seen[addr]; dup {
+		v.addf(ref.field("pciBusID"), "%q duplicates %s", busID, prev.field("pciBusID"))
+		addrOK = false
+	} else {
+		seen[addr] = ref
+	}
+	rootDomain, rootBus, rootOK := parsePCIeRoot(root)
+	if !rootOK {
+		v.addf(ref.field("pcieRoot"), "%q is not a PCI host bridge name (want pci0000:15)", root)
+	}
+	if !addrOK || !rootOK {
+		return endpoint{}, false
+	}
+	switch {
+	case addr.Domain != rootDomain:
+		v.addf(ref.field("pcieRoot"), "%q is in PCI domain %04x but pciBusID %q is in domain %04x",
+			root, rootDomain, busID, addr.Domain)
+	case addr.Bus <= rootBus:
+		// The device sits behind a root port, hence on a bus that the host
+		// bridge numbers after its own.
+		v.addf(ref.field("pciBusID"), "bus %02x is not behind pcieRoot %q (want a bus above %02x)",
+			addr.Bus, root, rootBus)
+	default:
+		return endpoint{ref: ref, addr: addr, root: rootKey{rootDomain, rootBus}}, true
+	}
+	return endpoint{}, false
+}
+
+// numaNode checks a device's NUMA node against the CPU topology (when that
+// is valid, so that one mistake is not reported twice).
+func (v *validator) numaNode(m *Machine, ref devRef, node int, cpuOK bool) {
+	switch {
+	case node < 0:
+		v.addf(ref.field("numaNode"), "%d is negative", node)
+	case cpuOK && node >= m.NUMANodes():
+		v.addf(ref.field("numaNode"), "%d is out of range: the CPU topology has %d NUMA nodes (0-%d)",
+			node, m.NUMANodes(), m.NUMANodes()-1)
+	default:
+		return
+	}
+	v.numaDone[ref] = true
 }
 
 func (v *validator) gpuModel(m *Machine, i int, field string) {
@@ -211,49 +255,43 @@ func (v *validator) gpuModel(m *Machine, i int, field string) {
 	}
 }
 
-// rootConsistency checks what only makes sense across GPUs: a root complex
-// belongs to one NUMA node, host bridges of one domain own disjoint bus
-// ranges (each from its own bus up to the next bridge's), and a root bus has
-// only so many root-port slots.
-func (v *validator) rootConsistency(m *Machine, placed []gpuPlace) {
-	type rootKey struct{ domain, bus uint32 }
-	rootNode := map[rootKey]int{} // root -> first GPU index seen under it
+// rootConsistency checks what only makes sense across devices: a root
+// complex belongs to one NUMA node, host bridges of one domain own disjoint
+// bus ranges (each from its own bus up to the next bridge's), and the
+// bridges of each root fit its buses (layoutPCI).
+func (v *validator) rootConsistency(placed []endpoint) {
+	rootFirst := map[rootKey]endpoint{} // root -> first device seen under it
 	rootsByDomain := map[uint32][]uint32{}
 	for _, p := range placed {
-		k := rootKey{p.rootDomain, p.rootBus}
-		if first, ok := rootNode[k]; ok {
-			if m.GPUs[p.index].NUMANode != m.GPUs[first].NUMANode {
-				v.addf(fmt.Sprintf("gpus[%d].numaNode", p.index),
-					"%d differs from gpus[%d].numaNode %d although both hang under pcieRoot %q (a root complex belongs to one NUMA node)",
-					m.GPUs[p.index].NUMANode, first, m.GPUs[first].NUMANode, m.GPUs[p.index].PCIeRoot)
+		if first, ok := rootFirst[p.root]; ok {
+			if p.numa != first.numa && !v.numaDone[p.ref] && !v.numaDone[first.ref] {
+				v.addf(p.ref.field("numaNode"),
+					"%d differs from %s %d although both hang under pcieRoot %q (a root complex belongs to one NUMA node)",
+					p.numa, first.ref.field("numaNode"), first.numa, p.root)
 			}
 			continue
 		}
-		rootNode[k] = p.index
-		rootsByDomain[p.rootDomain] = append(rootsByDomain[p.rootDomain], p.rootBus)
+		rootFirst[p.root] = p
+		rootsByDomain[p.root.domain] = append(rootsByDomain[p.root.domain], p.root.bus)
 	}
 	for d := range rootsByDomain {
 		sort.Slice(rootsByDomain[d], func(i, j int) bool { return rootsByDomain[d][i] < rootsByDomain[d][j] })
 	}
-	buses := map[rootKey]map[uint32]bool{}
+	var inRange []endpoint
 	for _, p := range placed {
-		k := rootKey{p.rootDomain, p.rootBus}
-		for _, other := range rootsByDomain[p.rootDomain] {
-			if other > p.rootBus && p.addr.Bus >= other {
-				v.addf(fmt.Sprintf("gpus[%d].pciBusID", p.index),
-					"bus %02x belongs to host bridge pci%04x:%02x, not to pcieRoot %q",
-					p.addr.Bus, p.rootDomain, other, m.GPUs[p.index].PCIeRoot)
+		ok := true
+		for _, other := range rootsByDomain[p.root.domain] {
+			if other > p.root.bus && p.addr.Bus >= other {
+				v.addf(p.ref.field("pciBusID"), "bus %02x belongs to host bridge %s, not to pcieRoot %q",
+					p.addr.Bus, rootKey{p.root.domain, other}, p.root)
+				ok = false
 				break
 			}
 		}
-		if buses[k] == nil {
-			buses[k] = map[uint32]bool{}
-		}
-		buses[k][p.addr.Bus] = true
-		if len(buses[k]) == maxRootPorts+1 {
-			v.addf(fmt.Sprintf("gpus[%d].pcieRoot", p.index),
-				"%q already has GPUs on %d buses; a root bus has only %d root-port slots",
-				m.GPUs[p.index].PCIeRoot, maxRootPorts, maxRootPorts)
+		if ok {
+			inRange = append(inRange, p)
 		}
 	}
+	_, errs := layoutPCI(inRange)
+	v.errs = append(v.errs, errs...)
 }

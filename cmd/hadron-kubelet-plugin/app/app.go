@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -16,8 +17,12 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
+	"k8s.io/utils/cpuset"
 
+	"github.com/hadron-sched/hadron/driver/cpu"
+	cpunri "github.com/hadron-sched/hadron/driver/cpu/nri"
 	"github.com/hadron-sched/hadron/driver/gpu/config"
+	"github.com/hadron-sched/hadron/driver/nic"
 	"github.com/hadron-sched/hadron/driver/nodeplugin"
 )
 
@@ -33,6 +38,10 @@ type options struct {
 	burst       int
 	gpuMode     string
 	configFile  string
+	reserved    string
+	nicSharing  string
+	nri         bool
+	nriSocket   string
 }
 
 // NewCommand returns the hadron-kubelet-plugin command.
@@ -40,10 +49,11 @@ func NewCommand() *cobra.Command {
 	o := options{nodeName: os.Getenv("NODE_NAME")}
 	cmd := &cobra.Command{
 		Use:   "hadron-kubelet-plugin",
-		Short: "hadron's DRA drivers (gpu.hadron.dev) for one node",
-		Long: `hadron-kubelet-plugin discovers the node's GPUs (through NVML, or a simulated
-machine with --machine), publishes them as ResourceSlices and prepares
-ResourceClaims for the kubelet.`,
+		Short: "hadron's DRA drivers (gpu, cpu and nic.hadron.dev) for one node",
+		Long: `hadron-kubelet-plugin discovers the node's GPUs (through NVML), CPUs, NUMA
+nodes and RDMA NICs (through sysfs) — or those of a simulated machine with
+--machine — publishes them as ResourceSlices and prepares ResourceClaims for
+the kubelet.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args:          cobra.NoArgs,
@@ -66,6 +76,10 @@ ResourceClaims for the kubelet.`,
 	f.BoolVar(&o.printSlices, "print-slices", false, "print the ResourceSlices this node would publish as YAML and exit")
 	f.StringVar(&o.gpuMode, "gpu-mode", "", "mode of every GPU no rule of --config matches: whole, mig or shared (default whole)")
 	f.StringVar(&o.configFile, "config", "", "GPU driver configuration file (per-GPU modes, shared and MIG settings)")
+	f.StringVar(&o.reserved, "reserved-cpus", "", "CPUs kept for the system and never offered by cpu.hadron.dev, as a Linux CPU list (e.g. 0,56); match the kubelet's reservedSystemCPUs")
+	f.StringVar(&o.nicSharing, "nic-sharing", "exclusive", "how RDMA NICs are offered: exclusive, or bandwidth (many claims share a NIC's bandwidth capacity)")
+	f.BoolVar(&o.nri, "nri", true, "enforce exclusive CPUs through the container runtime's NRI socket (without it, CPU claims are only advisory)")
+	f.StringVar(&o.nriSocket, "nri-socket", cpunri.DefaultSocketPath, "the container runtime's NRI socket")
 	f.Float32Var(&o.qps, "kube-api-qps", 50, "client QPS towards the API server (prepare reads every claim)")
 	f.IntVar(&o.burst, "kube-api-burst", 100, "client burst towards the API server")
 	return cmd
@@ -88,6 +102,23 @@ func gpuConfig(o options) (*config.Config, error) {
 		cfg = cfg.WithDefaultMode(mode)
 	}
 	return cfg, nil
+}
+
+// familyOptions gathers every family's configuration from the flags.
+func familyOptions(o options) (nodeplugin.FamilyOptions, error) {
+	gpuCfg, err := gpuConfig(o)
+	if err != nil {
+		return nodeplugin.FamilyOptions{}, err
+	}
+	reserved, err := cpuset.Parse(o.reserved)
+	if err != nil {
+		return nodeplugin.FamilyOptions{}, fmt.Errorf("--reserved-cpus: %w", err)
+	}
+	sharing, err := nic.ParseSharing(o.nicSharing)
+	if err != nil {
+		return nodeplugin.FamilyOptions{}, fmt.Errorf("--nic-sharing: %w", err)
+	}
+	return nodeplugin.FamilyOptions{GPU: gpuCfg, CPU: cpu.Options{Reserved: reserved}, NIC: nic.Options{Sharing: sharing}}, nil
 }
 
 // openHardware opens the real or simulated hardware; the returned function
@@ -115,16 +146,20 @@ func openHardware(o options, cfg *config.Config) (*nodeplugin.Hardware, func(), 
 }
 
 func printSlices(ctx context.Context, o options) error {
-	cfg, err := gpuConfig(o)
+	fo, err := familyOptions(o)
 	if err != nil {
 		return err
 	}
-	hw, release, err := openHardware(o, cfg)
+	hw, release, err := openHardware(o, fo.GPU)
 	if err != nil {
 		return err
 	}
 	defer release()
-	return nodeplugin.PrintSlices(ctx, os.Stdout, o.nodeName, nodeplugin.Families(o.nodeName, hw, cfg, ""))
+	families, err := nodeplugin.Families(o.nodeName, hw, fo)
+	if err != nil {
+		return err
+	}
+	return nodeplugin.PrintSlices(ctx, os.Stdout, o.nodeName, families)
 }
 
 func run(ctx context.Context, o options) error {
@@ -137,11 +172,11 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return fmt.Errorf("create client: %w", err)
 	}
-	gpuCfg, err := gpuConfig(o)
+	fo, err := familyOptions(o)
 	if err != nil {
 		return err
 	}
-	hw, release, err := openHardware(o, gpuCfg)
+	hw, release, err := openHardware(o, fo.GPU)
 	if err != nil {
 		return err
 	}
@@ -152,7 +187,7 @@ func run(ctx context.Context, o options) error {
 		NodeName:   o.nodeName,
 		Client:     client,
 		Hardware:   hw,
-		GPUConfig:  gpuCfg,
+		Families:   fo,
 		KubeletDir: filepath.Clean(o.kubeletDir),
 		CDIDir:     o.cdiDir,
 		OnFatal:    func(err error) { cancel(err) },
@@ -161,12 +196,29 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer node.Stop()
+	if o.nri {
+		go runNRI(ctx, node.CPU, o.nriSocket)
+	}
 	klog.FromContext(ctx).Info("hadron kubelet plugin running", "node", o.nodeName)
 	<-ctx.Done()
 	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
 		return cause
 	}
 	return nil
+}
+
+// runNRI enforces prepared CPU claims as container cpusets. A node whose
+// runtime has NRI switched off still runs the drivers; the claims are then
+// advisory and the log says so.
+func runNRI(ctx context.Context, cpus *cpu.Family, socket string) {
+	logger := klog.FromContext(ctx)
+	err := cpunri.Run(ctx, cpus, cpunri.Options{SocketPath: socket})
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		logger.Info("No NRI socket: exclusive CPUs are not enforced; enable NRI in the container runtime", "socket", socket)
+	case err != nil:
+		logger.Error(err, "NRI plugin stopped: exclusive CPUs are not enforced", "socket", socket)
+	}
 }
 
 func restConfig(kubeconfig string) (*rest.Config, error) {

@@ -39,24 +39,38 @@ func capture(t *testing.T, args ...string) (string, error) {
 	return buf.String(), runErr
 }
 
+// slicesByDriver parses print-slices output.
+func slicesByDriver(t *testing.T, out string) map[string][]resourceapi.ResourceSlice {
+	t.Helper()
+	by := map[string][]resourceapi.ResourceSlice{}
+	for _, doc := range strings.Split(strings.TrimPrefix(out, "---\n"), "---\n") {
+		var slice resourceapi.ResourceSlice
+		if err := yaml.UnmarshalStrict([]byte(doc), &slice); err != nil {
+			t.Fatalf("output is not a ResourceSlice: %v\n%s", err, doc)
+		}
+		if slice.Kind != "ResourceSlice" || slice.Spec.NodeName == nil || *slice.Spec.NodeName != "n1" {
+			t.Fatalf("unexpected slice: %+v", slice)
+		}
+		by[slice.Spec.Driver] = append(by[slice.Spec.Driver], slice)
+	}
+	return by
+}
+
 func TestPrintSlices(t *testing.T) {
-	out, err := capture(t, "--machine", "dgxh100", "--node-name", "n1", "--print-slices", "--sysfs-root", t.TempDir())
+	out, err := capture(t, "--machine", "dgxh100", "--node-name", "n1", "--print-slices", "--sysfs-root", t.TempDir(), "--reserved-cpus", "0,112")
 	if err != nil {
 		t.Fatal(err)
 	}
-	docs := strings.Split(strings.TrimPrefix(out, "---\n"), "---\n")
-	if len(docs) != 1 {
-		t.Fatalf("want one ResourceSlice, got %d documents", len(docs))
+	by := slicesByDriver(t, out)
+	if len(by[attrs.GPUDriver]) != 1 || len(by[attrs.CPUDriver]) != 1 || len(by[attrs.NICDriver]) != 1 {
+		t.Fatalf("want one slice per driver, got %v", by)
 	}
-	var slice resourceapi.ResourceSlice
-	if err := yaml.UnmarshalStrict([]byte(docs[0]), &slice); err != nil {
-		t.Fatalf("output is not a ResourceSlice: %v\n%s", err, out)
-	}
-	if slice.Kind != "ResourceSlice" || slice.Spec.Driver != attrs.GPUDriver || *slice.Spec.NodeName != "n1" || len(slice.Spec.Devices) != 8 {
-		t.Fatalf("unexpected slice: %+v", slice.Spec)
+	gpus := by[attrs.GPUDriver][0].Spec.Devices
+	if len(gpus) != 8 {
+		t.Fatalf("%d GPUs, want 8", len(gpus))
 	}
 	numa := map[int64]int{}
-	for _, d := range slice.Spec.Devices {
+	for _, d := range gpus {
 		numa[*d.Attributes[attrs.NUMANode].IntValue]++
 		if d.Attributes[attrs.PCIeRoot].StringValue == nil {
 			t.Errorf("%s has no pcieRoot", d.Name)
@@ -64,6 +78,28 @@ func TestPrintSlices(t *testing.T) {
 	}
 	if numa[0] != 4 || numa[1] != 4 {
 		t.Errorf("DGX H100 has 4 GPUs per NUMA node, got %v", numa)
+	}
+	// Two NUMA nodes of 112 CPUs; CPU 0 and its sibling are reserved.
+	cpus := map[string]int64{}
+	for _, d := range by[attrs.CPUDriver][0].Spec.Devices {
+		q := d.Capacity[attrs.CPUs].Value
+		cpus[d.Name] = q.Value()
+	}
+	if cpus["numa-0"] != 110 || cpus["numa-1"] != 112 {
+		t.Errorf("CPU devices %v, want numa-0: 110 and numa-1: 112", cpus)
+	}
+	// Eight compute ports and two dual-port storage adapters.
+	if nics := by[attrs.NICDriver][0].Spec.Devices; len(nics) != 12 {
+		t.Errorf("%d NICs, want 12", len(nics))
+	}
+}
+
+func TestPrintSlicesRejectsBadCPUAndNICFlags(t *testing.T) {
+	for _, args := range [][]string{{"--reserved-cpus", "0-x"}, {"--reserved-cpus", "500"}, {"--nic-sharing", "fair"}} {
+		base := []string{"--machine", "workstation", "--node-name", "n1", "--print-slices", "--sysfs-root", t.TempDir()}
+		if _, err := capture(t, append(base, args...)...); err == nil {
+			t.Errorf("%v accepted", args)
+		}
 	}
 }
 
@@ -116,11 +152,7 @@ func TestPrintSlicesPerMode(t *testing.T) {
 			}
 			types := map[string]int{}
 			sets := 0
-			for _, doc := range strings.Split(strings.TrimPrefix(out, "---\n"), "---\n") {
-				var slice resourceapi.ResourceSlice
-				if err := yaml.UnmarshalStrict([]byte(doc), &slice); err != nil {
-					t.Fatalf("not a ResourceSlice: %v", err)
-				}
+			for _, slice := range slicesByDriver(t, out)[attrs.GPUDriver] {
 				if len(slice.Spec.SharedCounters) > 0 && len(slice.Spec.Devices) > 0 {
 					t.Fatal("counters and devices in one slice")
 				}
