@@ -85,7 +85,7 @@ lint: $(GOLANGCI_LINT)
 bench: build
 	@mkdir -p bench/results
 	@echo '$$ go test -run ^$$ -bench . -benchmem ./bench/... ./driver/... ./pkg/...' > bench/results/go-bench.txt
-	set -o pipefail; HADRON_SKIP_INTEGRATION=1 $(GO) test -run '^$$' -bench . -benchmem ./bench/... ./driver/... ./pkg/... \
+	set -o pipefail; TMPDIR=$(TEST_TMPDIR) HADRON_SKIP_INTEGRATION=1 $(GO) test -run '^$$' -bench . -benchmem ./bench/... ./driver/... ./pkg/... \
 		| grep -E '^(Benchmark|goos|goarch|pkg|cpu|ok|PASS|FAIL)' | tee -a bench/results/go-bench.txt
 	_output/bin/hadron bench startup --bin-dir _output/bin --out bench/results/startup.md
 	@echo ">> reports: bench/results/go-bench.txt bench/results/startup.md"

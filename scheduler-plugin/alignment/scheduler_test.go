@@ -164,7 +164,11 @@ func waitForUnschedulable(ctx context.Context, t *testing.T, client *fake.Client
 			return false, err
 		}
 		for _, c := range pod.Status.Conditions {
-			if c.Type == v1.PodScheduled && c.Status == v1.ConditionFalse && c.Reason == v1.PodReasonUnschedulable {
+			// Until the scheduler's cache has the nodes, a pod is
+			// unschedulable for want of nodes; it is retried when they
+			// arrive, and only that verdict is the one under test.
+			if c.Type == v1.PodScheduled && c.Status == v1.ConditionFalse && c.Reason == v1.PodReasonUnschedulable &&
+				!strings.HasPrefix(c.Message, "no nodes available") {
 				message = c.Message
 				return true, nil
 			}
