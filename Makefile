@@ -52,24 +52,24 @@ binaries:
 
 # Unit and integration tests; the integration tests start the local control
 # plane from $(BIN_DIR).
-# Tests write tens of thousands of small files (simulated sysfs trees,
+# Tests and the demo write tens of thousands of small files (simulated sysfs trees,
 # sockets, checkpoints, CDI specs); on a disk-backed /tmp file creation
 # dominates their run time, so they use tmpfs where the machine has one
 # (directly under it: unix socket paths must stay short).
-TEST_TMPDIR ?= $(shell [ -d /dev/shm ] && [ -w /dev/shm ] && echo /dev/shm || echo $${TMPDIR:-/tmp})
+SCRATCH_TMPDIR ?= $(shell [ -d /dev/shm ] && [ -w /dev/shm ] && echo /dev/shm || echo $${TMPDIR:-/tmp})
 
 # Test binaries that link kubectl (cmd/hadron) need lazy binding for the
 # NVML symbols, as the binaries do.
 TEST_LDFLAGS := -extldflags=-Wl,-z,lazy
 
 test: build
-	TMPDIR=$(TEST_TMPDIR) HADRON_BIN_DIR=$(BIN_DIR) $(GO) test -ldflags='$(TEST_LDFLAGS)' -timeout $(TEST_TIMEOUT) -count=1 ./...
+	TMPDIR=$(SCRATCH_TMPDIR) HADRON_BIN_DIR=$(BIN_DIR) $(GO) test -ldflags='$(TEST_LDFLAGS)' -timeout $(TEST_TIMEOUT) -count=1 ./...
 
 unit-test:
-	TMPDIR=$(TEST_TMPDIR) HADRON_SKIP_INTEGRATION=1 $(GO) test -ldflags='$(TEST_LDFLAGS)' -count=1 ./...
+	TMPDIR=$(SCRATCH_TMPDIR) HADRON_SKIP_INTEGRATION=1 $(GO) test -ldflags='$(TEST_LDFLAGS)' -count=1 ./...
 
 demo: build
-	$(BIN_DIR)/hadron demo --bin-dir $(BIN_DIR)
+	TMPDIR=$(SCRATCH_TMPDIR) $(BIN_DIR)/hadron demo --bin-dir $(BIN_DIR)
 
 $(GOLANGCI_LINT): tools/go.mod tools/go.sum
 	@mkdir -p $(@D)
@@ -85,7 +85,7 @@ lint: $(GOLANGCI_LINT)
 bench: build
 	@mkdir -p bench/results
 	@echo '$$ go test -run ^$$ -bench . -benchmem ./bench/... ./driver/... ./pkg/...' > bench/results/go-bench.txt
-	set -o pipefail; TMPDIR=$(TEST_TMPDIR) HADRON_SKIP_INTEGRATION=1 $(GO) test -run '^$$' -bench . -benchmem ./bench/... ./driver/... ./pkg/... \
+	set -o pipefail; TMPDIR=$(SCRATCH_TMPDIR) HADRON_SKIP_INTEGRATION=1 $(GO) test -run '^$$' -bench . -benchmem ./bench/... ./driver/... ./pkg/... \
 		| grep -E '^(Benchmark|goos|goarch|pkg|cpu|ok|PASS|FAIL)' | tee -a bench/results/go-bench.txt
 	_output/bin/hadron bench startup --bin-dir _output/bin --out bench/results/startup.md
 	@echo ">> reports: bench/results/go-bench.txt bench/results/startup.md"
