@@ -18,3 +18,14 @@ var SchedulerConfig []byte
 //
 //go:embed examples/*.yaml
 var Examples embed.FS
+
+// CRDs holds CustomResourceDefinitions for clusters that lack them: a
+// minimal Capsule Tenant (capsule.clastix.io/v1beta2) for TenantQuota.
+//
+//go:embed crds/*.yaml
+var CRDs embed.FS
+
+// RBAC holds the extra rights of hadron-scheduler's plugins.
+//
+//go:embed rbac/*.yaml
+var RBAC embed.FS

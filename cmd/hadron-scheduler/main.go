@@ -4,7 +4,9 @@
 package main
 
 import (
+	"maps"
 	"os"
+	"slices"
 
 	"k8s.io/component-base/cli"
 	_ "k8s.io/component-base/logs/json/register"
@@ -12,12 +14,15 @@ import (
 	_ "k8s.io/component-base/metrics/prometheus/version"
 	"k8s.io/kubernetes/cmd/kube-scheduler/app"
 
-	"github.com/hadron-sched/hadron/scheduler-plugin/alignment"
+	schedulerplugin "github.com/hadron-sched/hadron/scheduler-plugin"
 )
 
 func main() {
-	command := app.NewSchedulerCommand(
-		app.WithPlugin(alignment.Name, alignment.New),
-	)
+	registry := schedulerplugin.Registry()
+	var options []app.Option
+	for _, name := range slices.Sorted(maps.Keys(registry)) {
+		options = append(options, app.WithPlugin(name, registry[name]))
+	}
+	command := app.NewSchedulerCommand(options...)
 	os.Exit(cli.Run(command))
 }

@@ -55,7 +55,7 @@ type Env struct {
 }
 
 // Start brings up the control plane, installs hadron's DeviceClasses and
-// starts the simulated nodes.
+// the Tenant CRD, and starts the simulated nodes.
 func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 	progress := opts.Progress
 	if progress == nil {
@@ -99,6 +99,12 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 		return nil, fmt.Errorf("install DeviceClasses: %w", err)
 	}
 	progress("DeviceClasses installed")
+	// No Capsule here: the minimal Tenant CRD gives the scheduler's
+	// TenantQuota plugin Tenants to read quota labels from.
+	if err := applier.ApplyFS(ctx, deploy.CRDs, "crds/*.yaml", ""); err != nil {
+		return nil, fmt.Errorf("install CRDs: %w", err)
+	}
+	progress("Tenant CRD installed")
 	// The control plane starts empty, so state of earlier nodes (prepared
 	// claims in checkpoints) no longer means anything.
 	nodesDir := filepath.Join(opts.WorkDir, "nodes")

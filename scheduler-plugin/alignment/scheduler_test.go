@@ -1,4 +1,4 @@
-package alignment
+package alignment_test
 
 import (
 	"context"
@@ -22,12 +22,13 @@ import (
 	"k8s.io/kubernetes/pkg/scheduler/apis/config"
 	"k8s.io/kubernetes/pkg/scheduler/apis/config/scheme"
 	"k8s.io/kubernetes/pkg/scheduler/apis/config/validation"
-	frameworkruntime "k8s.io/kubernetes/pkg/scheduler/framework/runtime"
 	"k8s.io/kubernetes/pkg/scheduler/profile"
 	"k8s.io/utils/ptr"
 
 	"github.com/hadron-sched/hadron/deploy"
 	"github.com/hadron-sched/hadron/pkg/attrs"
+	schedulerplugin "github.com/hadron-sched/hadron/scheduler-plugin"
+	"github.com/hadron-sched/hadron/scheduler-plugin/alignment"
 )
 
 // TestShippedConfig runs the scheduler with deploy/scheduler/config.yaml
@@ -42,12 +43,12 @@ func TestShippedConfig(t *testing.T) {
 	defer cancel()
 
 	objects := []runtime.Object{}
-	for _, class := range shippedClasses(t) {
+	for _, class := range alignment.ShippedClasses(t) {
 		objects = append(objects, class)
 	}
 	for _, node := range []string{"node-1", "node-2"} {
 		objects = append(objects, schedulableNode(node))
-		for _, s := range nodeSlices(node) {
+		for _, s := range alignment.NodeSlices(node) {
 			objects = append(objects, s)
 		}
 	}
@@ -61,7 +62,7 @@ func TestShippedConfig(t *testing.T) {
 		if strings.HasPrefix(name, "too-many") {
 			n = 5
 		}
-		c := claim(name, reqs(request("gpus", gpuClass, n), request("nic", nicClass, 1)), match(attrs.NUMANode))
+		c := alignment.Claim(name, alignment.Reqs(alignment.Request("gpus", alignment.GPUClass, n), alignment.Request("nic", alignment.NICClass, 1)), alignment.Match(attrs.NUMANode))
 		objects = append(objects, c, podWithClaim(name, schedulerName))
 	}
 	client := fake.NewClientset(objects...)
@@ -71,7 +72,7 @@ func TestShippedConfig(t *testing.T) {
 	broadcaster := events.NewBroadcaster(&events.EventSinkImpl{Interface: client.EventsV1()})
 	sched, err := scheduler.New(ctx, client, informerFactory, nil, profile.NewRecorderFactory(broadcaster),
 		scheduler.WithProfiles(cfg.Profiles...),
-		scheduler.WithFrameworkOutOfTreeRegistry(frameworkruntime.Registry{Name: New}),
+		scheduler.WithFrameworkOutOfTreeRegistry(schedulerplugin.Registry()),
 	)
 	if err != nil {
 		t.Fatalf("scheduler with the shipped configuration: %v", err)
@@ -96,7 +97,7 @@ func TestShippedConfig(t *testing.T) {
 	if waitForBinding(ctx, t, bound, "fits") == free {
 		free = "node-2"
 	}
-	gpuSlice := nodeSlices(free)[0]
+	gpuSlice := alignment.NodeSlices(free)[0]
 	gpuSlice.Spec.Devices[4].Attributes[attrs.NUMANode] = resourceapi.DeviceAttribute{IntValue: ptr.To[int64](0)}
 	gpuSlice.ResourceVersion = "2"
 	if _, err := client.ResourceV1().ResourceSlices().Update(ctx, gpuSlice, metav1.UpdateOptions{}); err != nil {

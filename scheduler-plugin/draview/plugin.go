@@ -1,0 +1,92 @@
+package draview
+
+import (
+	"context"
+	"fmt"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilfeature "k8s.io/apiserver/pkg/util/feature"
+	"k8s.io/klog/v2"
+	fwk "k8s.io/kube-scheduler/framework"
+	"k8s.io/kubernetes/pkg/scheduler/framework/plugins/dynamicresources"
+	"k8s.io/kubernetes/pkg/scheduler/framework/plugins/feature"
+	frameworkruntime "k8s.io/kubernetes/pkg/scheduler/framework/runtime"
+
+	"github.com/hadron-sched/hadron/scheduler-plugin/internal/model"
+)
+
+// Name is the plugin's name in the registry and in profiles. Score weights
+// and metrics are keyed by it, so Plugin.Name returns it too.
+const Name = "HadronDynamicResources"
+
+// Plugin is the upstream DynamicResources plugin built on the preference
+// view. Every extension point is the upstream plugin's; PreFilter is
+// wrapped only to pass the cycle's snapshot on to the score plugins.
+type Plugin struct {
+	*dynamicresources.DynamicResources
+	view *view
+}
+
+var (
+	_ fwk.PreEnqueuePlugin         = &Plugin{}
+	_ fwk.PreFilterPlugin          = &Plugin{}
+	_ fwk.FilterPlugin             = &Plugin{}
+	_ fwk.PostFilterPlugin         = &Plugin{}
+	_ fwk.PodGroupPostFilterPlugin = &Plugin{}
+	_ fwk.ScorePlugin              = &Plugin{}
+	_ fwk.ReservePlugin            = &Plugin{}
+	_ fwk.PreBindPlugin            = &Plugin{}
+	_ fwk.EnqueueExtensions        = &Plugin{}
+	_ fwk.SignPlugin               = &Plugin{}
+)
+
+// Name returns the plugin's registry name.
+func (pl *Plugin) Name() string { return Name }
+
+// NewFactory returns the plugin's factory. Plugins built by factories
+// sharing one model.Shared evaluate one model per DRA manager.
+func NewFactory(shared *model.Shared) frameworkruntime.PluginFactory {
+	return func(ctx context.Context, obj runtime.Object, fh fwk.Handle) (fwk.Plugin, error) {
+		return newPlugin(ctx, obj, fh, shared, feature.NewSchedulerFeaturesFromGates(utilfeature.DefaultFeatureGate))
+	}
+}
+
+func newPlugin(ctx context.Context, obj runtime.Object, fh fwk.Handle, shared *model.Shared, fts feature.Features) (*Plugin, error) {
+	args, err := decodeArgs(obj, fts)
+	if err != nil {
+		return nil, err
+	}
+	pl := &Plugin{}
+	inner := fh
+	if dra := fh.SharedDRAManager(); dra != nil && fts.EnableDynamicResourceAllocation {
+		pl.view = &view{src: shared.For(dra, fts), logger: klog.LoggerWithName(klog.FromContext(ctx), Name)}
+		inner = handle{Handle: fh, dra: manager{SharedDRAManager: dra, view: pl.view}}
+	}
+	p, err := dynamicresources.New(ctx, args, inner, fts)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", Name, err)
+	}
+	upstream, ok := p.(*dynamicresources.DynamicResources)
+	if !ok {
+		return nil, fmt.Errorf("%s: upstream plugin is a %T, not *dynamicresources.DynamicResources", Name, p)
+	}
+	pl.DynamicResources = upstream
+	return pl, nil
+}
+
+// PreFilter runs the upstream PreFilter, which lists the slices through
+// the view once per pod, and records the snapshot that listing showed in
+// the cycle state: the score plugins then evaluate exactly the device
+// order the allocator searches.
+func (pl *Plugin) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, nodes []fwk.NodeInfo) (*fwk.PreFilterResult, *fwk.Status) {
+	if pl.view == nil {
+		return pl.DynamicResources.PreFilter(ctx, cs, pod, nodes)
+	}
+	mark := pl.view.mark()
+	result, status := pl.DynamicResources.PreFilter(ctx, cs, pod, nodes)
+	if snap := pl.view.since(mark); snap != nil {
+		model.WriteSnapshot(cs, snap)
+	}
+	return result, status
+}

@@ -1,0 +1,100 @@
+package idlepower
+
+import (
+	"math"
+	"testing"
+
+	resourceapi "k8s.io/api/resource/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/klog/v2/ktesting"
+	"k8s.io/kubernetes/pkg/scheduler/framework"
+	"k8s.io/kubernetes/pkg/scheduler/framework/plugins/feature"
+
+	"github.com/hadron-sched/hadron/pkg/attrs"
+	"github.com/hadron-sched/hadron/scheduler-plugin/internal/model"
+	"github.com/hadron-sched/hadron/scheduler-plugin/internal/scoring"
+	fx "github.com/hadron-sched/hadron/scheduler-plugin/internal/testfixtures"
+)
+
+var fts = feature.Features{EnableDynamicResourceAllocation: true, EnableDRAConsumableCapacity: true}
+
+func newTestPlugin(t *testing.T, m *fx.Manager, raw string) *Plugin {
+	t.Helper()
+	var obj runtime.Object
+	if raw != "" {
+		obj = &runtime.Unknown{Raw: []byte(raw), ContentType: runtime.ContentTypeJSON}
+	}
+	args, err := decodeArgs(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return New(args, m, &model.Shared{}, fts)
+}
+
+func compute(milli int64) map[resourceapi.QualifiedName]int64 {
+	return map[resourceapi.QualifiedName]int64{attrs.GPUCompute: milli}
+}
+
+func TestShareGoesToActiveGPU(t *testing.T) {
+	_, ctx := ktesting.NewTestContext(t)
+	gpusA, a := fx.SharedNode("a", 2)
+	_, b := fx.SharedNode("b", 2)
+	m := fx.NewManager(a, b)
+	m.Share(attrs.GPUDriver, "a", gpusA[1].DeviceName(), compute(500))
+	m.AddClaim(fx.Claim("share", "", fx.ShareRequest("gpu", 250)))
+	pl := newTestPlugin(t, m, "")
+	state := framework.NewCycleState()
+	scores := fx.Scores(ctx, t, pl, state, fx.Pod("share", "share"), "a", "b")
+	if scores["a"] != 100 || scores["b"] != 0 {
+		t.Errorf("scores %v, want a (active GPU) 100, b (wakes a GPU) 0", scores)
+	}
+	// The added power: on a, the share's dynamic power only; on b, the
+	// idle power, the active floor and the dynamic power.
+	st := scoring.Read(state)
+	dynamic := (250.0 - 35) * 0.7 * 0.25 * 0.8
+	for node, want := range map[string]float64{"a": dynamic, "b": 35 + (250-35)*0.3 + dynamic} {
+		p, err := st.Placement(ctx, node)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := pl.model.marginal(p); math.Abs(got-want) > 1e-9 {
+			t.Errorf("%s: added %.2f W, want %.2f W", node, got, want)
+		}
+	}
+}
+
+func TestCPUPackage(t *testing.T) {
+	_, ctx := ktesting.NewTestContext(t)
+	_, a := fx.DGX("a")
+	_, b := fx.DGX("b")
+	m := fx.NewManager(a, b)
+	// a's socket 1 is busy.
+	m.Share(attrs.CPUDriver, "a", "cpu-numa1", map[resourceapi.QualifiedName]int64{attrs.CPUs: 8})
+	m.AddClaim(fx.Claim("cpus", "", fx.CPURequest("cpus", 8)))
+	scores := fx.Scores(ctx, t, newTestPlugin(t, m, ""), nil, fx.Pod("cpus", "cpus"), "a", "b")
+	if scores["a"] != 100 || scores["b"] != 0 {
+		t.Errorf("scores %v, want the node with an active package first", scores)
+	}
+}
+
+func TestBinaryModel(t *testing.T) {
+	pl := newTestPlugin(t, fx.NewManager(), `{"idleCharged": false, "activeFloorPercent": 100, "utilizationPercent": 100}`)
+	// Idle until something is allocated, then full power.
+	for _, c := range []struct{ f, want float64 }{{0, 70}, {0.1, 700}, {1, 700}} {
+		if got := pl.model.watts(70, 700, c.f); got != c.want {
+			t.Errorf("watts at %.1f: %.1f, want %.1f", c.f, got, c.want)
+		}
+	}
+}
+
+func TestArgsValidation(t *testing.T) {
+	for _, raw := range []string{`{"activeFloorPercent": -1}`, `{"utilizationPercent": 101}`, `{"idleCharged": "yes"}`} {
+		if _, err := decodeArgs(&runtime.Unknown{Raw: []byte(raw)}); err == nil {
+			t.Errorf("%s accepted", raw)
+		}
+	}
+	args, err := decodeArgs(nil)
+	if err != nil || !*args.IdleCharged || *args.ActiveFloorPercent != DefaultActiveFloorPercent || *args.UtilizationPercent != DefaultUtilizationPercent {
+		t.Errorf("defaults: %+v, %v", args, err)
+	}
+}

@@ -1,0 +1,296 @@
+package model
+
+import (
+	"math/bits"
+	"slices"
+	"strings"
+
+	resourceapi "k8s.io/api/resource/v1"
+)
+
+// Use is what is allocated of one device.
+type Use struct {
+	// Allocated is set when the device is allocated whole.
+	Allocated bool
+	// Shares counts allocations of a shared device.
+	Shares int
+	// Consumed sums the capacity its shares consume, by capacity name.
+	Consumed map[resourceapi.QualifiedName]int64
+}
+
+// GPUUse is what is allocated of one physical GPU.
+type GPUUse struct {
+	// UsedMilli is the allocated part in milli-GPU: 1000 for an allocated
+	// whole GPU, the shares' compute on a shared GPU, the used memory
+	// slices' part on a MIG-mode GPU.
+	UsedMilli int64
+	// UsedSlices and UsedCompute are a MIG-mode GPU's taken memory slices
+	// (bit i = slice i) and compute slices.
+	UsedSlices  uint64
+	UsedCompute int
+}
+
+// Busy says whether anything of the GPU is allocated: an active GPU draws
+// power and is where further shares and partitions fit best.
+func (u GPUUse) Busy() bool { return u.UsedMilli > 0 || u.UsedSlices != 0 || u.UsedCompute > 0 }
+
+// Node is a node's devices together with what is allocated of them, and
+// hadron's preference order. It is immutable once built and shared by
+// every plugin evaluating the same snapshot.
+type Node struct {
+	*Inventory
+	Use    []Use
+	GPUUse []GPUUse
+	// numaRank orders the node's NUMA nodes for packing: lower first.
+	numaRank map[int]int
+	// order lists the devices in the order the allocator will see them
+	// through the view: pools in driver and name order, each pool in
+	// preference order.
+	order []int
+	// view maps each of the node's device slices to its reordered copy.
+	view map[*resourceapi.ResourceSlice]*resourceapi.ResourceSlice
+}
+
+// newNode applies allocations to a node's devices and orders them.
+func newNode(nd *Inventory, alloc *nodeAllocations) *Node {
+	n := &Node{Inventory: nd, Use: make([]Use, len(nd.Devices)), GPUUse: make([]GPUUse, len(nd.GPUs))}
+	if alloc != nil {
+		index := make(map[devRef]int, len(nd.Devices))
+		for i := range nd.Devices {
+			d := &nd.Devices[i]
+			index[devRef{d.Driver, d.Pool, d.Name}] = i
+		}
+		for _, r := range alloc.dedicated {
+			if i, ok := index[r]; ok {
+				n.Use[i].Allocated = true
+			}
+		}
+		for r, count := range alloc.shares {
+			if i, ok := index[r]; ok {
+				n.Use[i].Shares = count
+			}
+		}
+		for r, c := range alloc.consumed {
+			if i, ok := index[r]; ok {
+				n.Use[i].Consumed = c
+			}
+		}
+	}
+	for gi := range nd.GPUs {
+		n.GPUUse[gi] = n.gpuUse(gi, n.Use)
+	}
+	n.rankNUMA()
+	n.orderDevices()
+	return n
+}
+
+// gpuUse sums what is allocated of GPU gi under uses.
+func (n *Node) gpuUse(gi int, uses []Use) GPUUse {
+	g := &n.GPUs[gi]
+	var u GPUUse
+	for _, di := range g.Devices {
+		d, use := &n.Devices[di], uses[di]
+		switch d.Kind {
+		case KindGPU:
+			if use.Allocated {
+				u.UsedMilli = 1000
+			}
+		case KindMIGWhole:
+			if use.Allocated {
+				u.UsedSlices |= SliceMask(0, g.MemorySlices)
+				u.UsedCompute = g.ComputeSlices
+			}
+		case KindMIG:
+			if use.Allocated {
+				u.UsedSlices |= SliceMask(d.MIGStart, d.MIGSize)
+				u.UsedCompute += d.MIGCompute
+			}
+		case KindSharedGPU:
+			if use.Allocated {
+				u.UsedMilli = 1000
+			} else {
+				u.UsedMilli += consumedOf(d, use, d.primaryCapacity())
+			}
+		}
+	}
+	if g.Mode == KindMIG && g.MemorySlices > 0 {
+		u.UsedMilli = 1000 * int64(bits.OnesCount64(u.UsedSlices)) / int64(g.MemorySlices)
+	}
+	u.UsedMilli = min(u.UsedMilli, 1000)
+	return u
+}
+
+// consumedOf returns how much of a capacity a shared device's shares take,
+// accepting the name with or without the driver's domain.
+func consumedOf(d *Device, use Use, name resourceapi.QualifiedName) int64 {
+	if name == "" || use.Consumed == nil {
+		return 0
+	}
+	if v, ok := use.Consumed[name]; ok {
+		return v
+	}
+	if domain, id, ok := strings.Cut(string(name), "/"); ok && domain == d.Driver {
+		return use.Consumed[resourceapi.QualifiedName(id)]
+	}
+	return use.Consumed[resourceapi.QualifiedName(d.Driver+"/"+string(name))]
+}
+
+// FreeMilli is how much of GPU gi is unallocated, in milli-GPU.
+func (n *Node) FreeMilli(gi int) int64 { return 1000 - n.GPUUse[gi].UsedMilli }
+
+// Remaining returns how much of a shared device's capacity is left; -1
+// when the device does not have the capacity.
+func (n *Node) remaining(di int, uses []Use, name resourceapi.QualifiedName) int64 {
+	d := &n.Devices[di]
+	total := d.CapacityOf(name)
+	if total == 0 {
+		return -1
+	}
+	if uses[di].Allocated {
+		return 0
+	}
+	return total - consumedOf(d, uses[di], name)
+}
+
+// usable says whether device di can take another allocation at all under
+// uses and gpuUses: the cheap test the preference order puts first.
+func (n *Node) usable(di int, uses []Use, gpuUses []GPUUse) bool {
+	d, use := &n.Devices[di], uses[di]
+	if use.Allocated || d.Tainted {
+		return false
+	}
+	switch d.Kind {
+	case KindMIGWhole:
+		return !gpuUses[d.GPU].Busy()
+	case KindMIG:
+		g, gu := &n.GPUs[d.GPU], gpuUses[d.GPU]
+		return gu.UsedSlices&SliceMask(d.MIGStart, d.MIGSize) == 0 && gu.UsedCompute+d.MIGCompute <= max(g.ComputeSlices, d.MIGCompute)
+	}
+	if d.Shared {
+		if name := d.primaryCapacity(); name != "" {
+			return n.remaining(di, uses, name) != 0
+		}
+	}
+	return true
+}
+
+// IsUsable says whether device di can take another allocation now.
+func (n *Node) IsUsable(di int) bool { return n.usable(di, n.Use, n.GPUUse) }
+
+// numaStats summarises one NUMA node for ranking.
+type numaStats struct {
+	used     bool // something on it is allocated
+	freeGPUs int  // GPUs with unallocated capacity
+	free     bool // it still offers something
+}
+
+// rankNUMA ranks the node's NUMA nodes for packing: NUMA nodes that are
+// partly used and still offer devices first (fewest free GPUs first, so
+// that the fullest fills up), then untouched ones, then full ones. That
+// keeps whole NUMA nodes free for claims that need them aligned, and
+// lets the requests of one claim land together. On nodes with GPUs,
+// "offers" means free GPUs: CPUs and NICs then follow the GPUs, rather
+// than pull the next GPU away to where only CPUs are left.
+func (n *Node) rankNUMA() {
+	stats := map[int]*numaStats{}
+	for _, id := range n.NUMANodes {
+		stats[id] = &numaStats{}
+	}
+	hasGPUs := len(n.GPUs) > 0
+	for gi := range n.GPUs {
+		s := stats[n.GPUs[gi].NUMA]
+		if s == nil {
+			continue
+		}
+		if n.GPUUse[gi].Busy() {
+			s.used = true
+		}
+		if n.FreeMilli(gi) > 0 {
+			s.freeGPUs++
+			s.free = true
+		}
+	}
+	for di := range n.Devices {
+		d := &n.Devices[di]
+		s := stats[d.NUMA]
+		if s == nil || d.Kind.IsGPU() {
+			continue
+		}
+		if n.Use[di].Allocated || n.Use[di].Shares > 0 {
+			s.used = true
+		}
+		if !hasGPUs && n.usable(di, n.Use, n.GPUUse) {
+			s.free = true
+		}
+	}
+	tier := func(s *numaStats) int {
+		switch {
+		case s.used && s.free:
+			return 0
+		case s.free:
+			return 1
+		}
+		return 2
+	}
+	ids := append([]int(nil), n.NUMANodes...)
+	slices.SortStableFunc(ids, func(a, b int) int {
+		sa, sb := stats[a], stats[b]
+		if c := tier(sa) - tier(sb); c != 0 {
+			return c
+		}
+		if c := sa.freeGPUs - sb.freeGPUs; c != 0 {
+			return c
+		}
+		return a - b
+	})
+	n.numaRank = make(map[int]int, len(ids))
+	for i, id := range ids {
+		n.numaRank[id] = i
+	}
+}
+
+// NUMARank returns the packing rank of a NUMA node: lower is preferred;
+// devices without a NUMA node come after all others.
+func (n *Node) NUMARank(numa int) int {
+	if r, ok := n.numaRank[numa]; ok {
+		return r
+	}
+	return len(n.numaRank)
+}
+
+// ConsumedOf returns how much of a capacity device di's shares take under
+// uses.
+func (n *Node) ConsumedOf(di int, uses []Use, name resourceapi.QualifiedName) int64 {
+	if uses[di].Allocated {
+		return n.Devices[di].CapacityOf(name)
+	}
+	return consumedOf(&n.Devices[di], uses[di], name)
+}
+
+// CanTake says whether device di could take one allocation of request r
+// now, capacity included.
+func (n *Node) CanTake(di int, r *Request) bool {
+	if !n.usable(di, n.Use, n.GPUUse) {
+		return false
+	}
+	d := &n.Devices[di]
+	if !d.Shared {
+		return true
+	}
+	for name, want := range r.consumption(d) {
+		if left := n.remaining(di, n.Use, name); left >= 0 && want > left {
+			return false
+		}
+	}
+	return true
+}
+
+// PowerFraction is how much of GPU gi's compute is allocated under u, from
+// 0 to 1: compute slices on a MIG-mode GPU, milli-GPU otherwise.
+func (n *Node) PowerFraction(gi int, u GPUUse) float64 {
+	g := &n.GPUs[gi]
+	if g.Mode == KindMIG && g.ComputeSlices > 0 {
+		return min(1, float64(u.UsedCompute)/float64(g.ComputeSlices))
+	}
+	return float64(u.UsedMilli) / 1000
+}

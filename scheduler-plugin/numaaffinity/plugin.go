@@ -1,0 +1,94 @@
+package numaaffinity
+
+import (
+	"context"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilfeature "k8s.io/apiserver/pkg/util/feature"
+	"k8s.io/klog/v2"
+	fwk "k8s.io/kube-scheduler/framework"
+	"k8s.io/kubernetes/pkg/scheduler/framework/plugins/feature"
+	frameworkruntime "k8s.io/kubernetes/pkg/scheduler/framework/runtime"
+
+	"github.com/hadron-sched/hadron/scheduler-plugin/internal/model"
+	"github.com/hadron-sched/hadron/scheduler-plugin/internal/scoring"
+)
+
+// Name is the plugin's name in the registry and in profiles.
+const Name = "NUMAAffinity"
+
+// Plugin scores nodes by how well the pod's devices could be aligned there.
+type Plugin struct {
+	src            *model.Source
+	pcieWeight     float64
+	workloadClaims bool
+}
+
+var (
+	_ fwk.PreScorePlugin = &Plugin{}
+	_ fwk.ScorePlugin    = &Plugin{}
+	_ fwk.SignPlugin     = &Plugin{}
+)
+
+// NewFactory returns the plugin's factory; plugins built from one
+// model.Shared share the device model.
+func NewFactory(shared *model.Shared) frameworkruntime.PluginFactory {
+	return func(_ context.Context, obj runtime.Object, fh fwk.Handle) (fwk.Plugin, error) {
+		args, err := decodeArgs(obj)
+		if err != nil {
+			return nil, err
+		}
+		fts := feature.NewSchedulerFeaturesFromGates(utilfeature.DefaultFeatureGate)
+		return New(args, fh.SharedDRAManager(), shared, fts), nil
+	}
+}
+
+// New builds the plugin on a DRA manager (nil when dynamic resource
+// allocation is off: the plugin then scores nothing).
+func New(args *Args, dra fwk.SharedDRAManager, shared *model.Shared, fts feature.Features) *Plugin {
+	pl := &Plugin{pcieWeight: float64(*args.PCIeRootPercent) / 100, workloadClaims: fts.EnableDRAWorkloadResourceClaims}
+	if dra != nil && fts.EnableDynamicResourceAllocation {
+		pl.src = shared.For(dra, fts)
+	}
+	return pl
+}
+
+// Name returns the plugin's name.
+func (pl *Plugin) Name() string { return Name }
+
+// SignPod refuses pods with claims, as DynamicResources does.
+func (pl *Plugin) SignPod(ctx context.Context, pod *v1.Pod) ([]fwk.SignFragment, *fwk.Status) {
+	return scoring.SignPod(ctx, pod)
+}
+
+// PreScore reads the pod's unallocated claims once per cycle; pods without
+// any skip Score.
+func (pl *Plugin) PreScore(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, _ []fwk.NodeInfo) *fwk.Status {
+	if scoring.Prepare(ctx, cs, pod, pl.src, pl.workloadClaims) == nil {
+		return fwk.NewStatus(fwk.Skip)
+	}
+	return nil
+}
+
+// Score returns the node's alignment score, 0-100.
+func (pl *Plugin) Score(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, nodeInfo fwk.NodeInfo) (int64, *fwk.Status) {
+	st := scoring.Read(cs)
+	node := nodeInfo.Node()
+	if st == nil || node == nil {
+		return 0, nil
+	}
+	n := st.Snapshot.Nodes[node.Name]
+	if n == nil {
+		return 0, nil
+	}
+	score, err := alignmentScore(ctx, n, st.Demand, pl.pcieWeight)
+	if err != nil {
+		klog.FromContext(ctx).V(5).Info("Not scoring NUMA affinity", "pod", klog.KObj(pod), "node", klog.KObj(node), "err", err)
+		return 0, nil
+	}
+	return score, nil
+}
+
+// ScoreExtensions returns nil: scores are on 0-100 already.
+func (pl *Plugin) ScoreExtensions() fwk.ScoreExtensions { return nil }
