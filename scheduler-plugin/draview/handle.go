@@ -42,13 +42,20 @@ type view struct {
 	mu   sync.Mutex
 	seq  uint64
 	last *model.Snapshot
+	// demand is the unallocated claims of the pod being scheduled, set
+	// around the upstream PreFilter: the order depends on its request
+	// sizes. Nil orders for single-device requests.
+	demand *model.Demand
 }
 
 // ListWithDeviceTaintRules implements fwk.ResourceSliceLister. When the
 // model cannot be built, the slices are returned as the scheduler lists
 // them: the allocator then works as upstream's does.
 func (v *view) ListWithDeviceTaintRules() ([]*resourceapi.ResourceSlice, error) {
-	snap, err := v.src.Snapshot(klog.NewContext(context.Background(), v.logger))
+	v.mu.Lock()
+	demand := v.demand
+	v.mu.Unlock()
+	snap, err := v.src.SnapshotFor(klog.NewContext(context.Background(), v.logger), demand)
 	if err != nil {
 		v.logger.V(3).Info("Showing devices in published order: no model", "err", err)
 		return v.src.DRA().ResourceSlices().ListWithDeviceTaintRules()
@@ -59,6 +66,14 @@ func (v *view) ListWithDeviceTaintRules() ([]*resourceapi.ResourceSlice, error) 
 	v.mu.Unlock()
 	// The caller owns the list it gets; the snapshot keeps its own.
 	return slices.Clone(snap.Slices), nil
+}
+
+// forPod orders the following listings for a pod with the given demand
+// (nil: single-device requests).
+func (v *view) forPod(demand *model.Demand) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.demand = demand
 }
 
 // mark returns a token for since.

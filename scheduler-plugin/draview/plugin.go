@@ -25,7 +25,8 @@ const Name = "HadronDynamicResources"
 // wrapped only to pass the cycle's snapshot on to the score plugins.
 type Plugin struct {
 	*dynamicresources.DynamicResources
-	view *view
+	view           *view
+	workloadClaims bool
 }
 
 var (
@@ -57,7 +58,7 @@ func newPlugin(ctx context.Context, obj runtime.Object, fh fwk.Handle, shared *m
 	if err != nil {
 		return nil, err
 	}
-	pl := &Plugin{}
+	pl := &Plugin{workloadClaims: fts.EnableDRAWorkloadResourceClaims}
 	inner := fh
 	if dra := fh.SharedDRAManager(); dra != nil && fts.EnableDynamicResourceAllocation {
 		pl.view = &view{src: shared.For(dra, fts), logger: klog.LoggerWithName(klog.FromContext(ctx), Name)}
@@ -78,10 +79,17 @@ func newPlugin(ctx context.Context, obj runtime.Object, fh fwk.Handle, shared *m
 // PreFilter runs the upstream PreFilter, which lists the slices through
 // the view once per pod, and records the snapshot that listing showed in
 // the cycle state: the score plugins then evaluate exactly the device
-// order the allocator searches.
+// order the allocator searches. The view orders for the pod's request
+// sizes, read here from its unallocated claims: PreFilter runs on the one
+// scheduling goroutine, so the demand set here is the one the upstream
+// PreFilter's listing sees.
 func (pl *Plugin) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, nodes []fwk.NodeInfo) (*fwk.PreFilterResult, *fwk.Status) {
 	if pl.view == nil {
 		return pl.DynamicResources.PreFilter(ctx, cs, pod, nodes)
+	}
+	if len(pod.Spec.ResourceClaims) > 0 {
+		pl.view.forPod(pl.view.src.PodDemand(ctx, pod, pl.workloadClaims))
+		defer pl.view.forPod(nil)
 	}
 	mark := pl.view.mark()
 	result, status := pl.DynamicResources.PreFilter(ctx, cs, pod, nodes)

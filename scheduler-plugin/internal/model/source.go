@@ -55,10 +55,18 @@ type nodeEntry struct {
 	slices      []sliceID
 	inventory   *Inventory
 	fingerprint uint64
-	node        *Node
+	// nodes holds the node's models under that fingerprint, by the GPU
+	// request size they are ordered for (see Inventory.gpuRequestSize):
+	// pods of a few sizes alternate, and each size has its own order.
+	nodes map[int]*Node
 	// pending is the fingerprint being computed for the next snapshot.
 	pending uint64
+	// size is the GPU request size of the snapshot being built.
+	size int
 }
+
+// maxCachedSizes bounds the models kept per node and fingerprint.
+const maxCachedSizes = 8
 
 // sliceID identifies a slice version. Informer and patched objects are
 // never modified, so a new pointer means a new object; the resource
@@ -89,8 +97,18 @@ func NewSource(dra fwk.SharedDRAManager, fts feature.Features) *Source {
 func (s *Source) DRA() fwk.SharedDRAManager { return s.dra }
 
 // Snapshot lists the slices and the allocated state (including claims in
-// flight) and models every node with hadron devices.
+// flight) and models every node with hadron devices, ordered for
+// single-device requests.
 func (s *Source) Snapshot(ctx context.Context) (*Snapshot, error) {
+	return s.SnapshotFor(ctx, nil)
+}
+
+// SnapshotFor is Snapshot with each node's devices ordered for the pod
+// whose unallocated claims are demand: a pod asking for k GPUs in one
+// request is steered to the NUMA node that fits k most tightly, rather
+// than to a partly used one it would spill out of. A nil demand orders
+// for single-device requests.
+func (s *Source) SnapshotFor(ctx context.Context, demand *Demand) (*Snapshot, error) {
 	all, err := s.dra.ResourceSlices().ListWithDeviceTaintRules()
 	if err != nil {
 		return nil, fmt.Errorf("list ResourceSlices: %w", err)
@@ -99,7 +117,7 @@ func (s *Source) Snapshot(ctx context.Context) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.build(ctx, all, state), nil
+	return s.build(ctx, all, state, demand), nil
 }
 
 // allocatedRetries bounds the retries of a read that raced with a change
@@ -133,7 +151,7 @@ func (s *Source) allocatedState() (*structured.AllocatedState, error) {
 }
 
 // build models the nodes of the listed slices under state.
-func (s *Source) build(ctx context.Context, all []*resourceapi.ResourceSlice, state *structured.AllocatedState) *Snapshot {
+func (s *Source) build(ctx context.Context, all []*resourceapi.ResourceSlice, state *structured.AllocatedState, demand *Demand) *Snapshot {
 	logger := klog.FromContext(ctx)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -143,20 +161,27 @@ func (s *Source) build(ctx context.Context, all []*resourceapi.ResourceSlice, st
 	fingerprint(s.seed, state, s.pools)
 	stale := map[*nodeEntry]bool{}
 	for _, e := range s.nodes {
-		if e.node == nil || e.fingerprint != e.pending {
+		if e.nodes == nil || e.fingerprint != e.pending {
+			e.nodes = map[int]*Node{}
+			e.fingerprint = e.pending
+		}
+		e.size = e.inventory.gpuRequestSize(ctx, demand)
+		if e.nodes[e.size] == nil {
+			if len(e.nodes) >= maxCachedSizes {
+				clear(e.nodes)
+			}
 			stale[e] = true
 		}
 	}
 	if len(stale) > 0 {
 		allocs := bucketAllocations(state, s.pools, stale)
 		for e := range stale {
-			e.node = newNode(e.inventory, allocs[e])
-			e.fingerprint = e.pending
+			e.nodes[e.size] = newNode(e.inventory, allocs[e], e.size)
 		}
 	}
 	snap := &Snapshot{Nodes: make(map[string]*Node, len(s.nodes)), Slices: make([]*resourceapi.ResourceSlice, len(all))}
 	for node, e := range s.nodes {
-		snap.Nodes[node] = e.node
+		snap.Nodes[node] = e.nodes[e.size]
 	}
 	for i, sl := range all {
 		snap.Slices[i] = sl

@@ -1,6 +1,8 @@
 package model
 
 import (
+	"cmp"
+	"context"
 	"math/bits"
 	"slices"
 	"strings"
@@ -43,6 +45,9 @@ type Node struct {
 	GPUUse []GPUUse
 	// numaRank orders the node's NUMA nodes for packing: lower first.
 	numaRank map[int]int
+	// size is the GPU request size the order is for (1 for
+	// single-device requests).
+	size int
 	// order lists the devices in the order the allocator will see them
 	// through the view: pools in driver and name order, each pool in
 	// preference order.
@@ -51,9 +56,10 @@ type Node struct {
 	view map[*resourceapi.ResourceSlice]*resourceapi.ResourceSlice
 }
 
-// newNode applies allocations to a node's devices and orders them.
-func newNode(nd *Inventory, alloc *nodeAllocations) *Node {
-	n := &Node{Inventory: nd, Use: make([]Use, len(nd.Devices)), GPUUse: make([]GPUUse, len(nd.GPUs))}
+// newNode applies allocations to a node's devices and orders them for
+// requests of size GPUs.
+func newNode(nd *Inventory, alloc *nodeAllocations, size int) *Node {
+	n := &Node{Inventory: nd, Use: make([]Use, len(nd.Devices)), GPUUse: make([]GPUUse, len(nd.GPUs)), size: max(size, 1)}
 	if alloc != nil {
 		index := make(map[devRef]int, len(nd.Devices))
 		for i := range nd.Devices {
@@ -184,13 +190,19 @@ type numaStats struct {
 	free     bool // it still offers something
 }
 
-// rankNUMA ranks the node's NUMA nodes for packing: NUMA nodes that are
-// partly used and still offer devices first (fewest free GPUs first, so
-// that the fullest fills up), then untouched ones, then full ones. That
-// keeps whole NUMA nodes free for claims that need them aligned, and
-// lets the requests of one claim land together. On nodes with GPUs,
-// "offers" means free GPUs: CPUs and NICs then follow the GPUs, rather
-// than pull the next GPU away to where only CPUs are left.
+// rankNUMA ranks the node's NUMA nodes for packing. For single-device
+// requests: NUMA nodes that are partly used and still offer devices first
+// (fewest free GPUs first, so that the fullest fills up), then untouched
+// ones, then full ones. That keeps whole NUMA nodes free for claims that
+// need them aligned, and lets the requests of one claim land together. On
+// nodes with GPUs, "offers" means free GPUs: CPUs and NICs then follow the
+// GPUs, rather than pull the next GPU away to where only CPUs are left.
+//
+// For a pod whose largest GPU request asks for size > 1 GPUs, NUMA nodes
+// with at least size free GPUs come first, the tightest fit first: a
+// partly used NUMA node with fewer free GPUs would give the first-fit
+// allocator its last GPUs and make it spill onto the next NUMA node,
+// where a NUMA node that fits would have kept the request aligned.
 func (n *Node) rankNUMA() {
 	stats := map[int]*numaStats{}
 	for _, id := range n.NUMANodes {
@@ -232,16 +244,35 @@ func (n *Node) rankNUMA() {
 		}
 		return 2
 	}
+	size := 1
+	if hasGPUs {
+		size = n.size
+	}
+	// fit is 0 for NUMA nodes that can serve a request of size devices
+	// alone, and then, for multi-device requests, their free GPUs (the
+	// tightest fit first). For size 1 every NUMA node that offers
+	// anything fits, and the order is tier, then free GPUs.
+	fit := func(s *numaStats) (int, int) {
+		if !s.free || (hasGPUs && s.freeGPUs < size) {
+			return 1, 0
+		}
+		if size > 1 {
+			return 0, s.freeGPUs
+		}
+		return 0, 0
+	}
 	ids := append([]int(nil), n.NUMANodes...)
 	slices.SortStableFunc(ids, func(a, b int) int {
 		sa, sb := stats[a], stats[b]
-		if c := tier(sa) - tier(sb); c != 0 {
-			return c
-		}
-		if c := sa.freeGPUs - sb.freeGPUs; c != 0 {
-			return c
-		}
-		return a - b
+		fa, ta := fit(sa)
+		fb, tb := fit(sb)
+		return cmp.Or(
+			cmp.Compare(fa, fb),
+			cmp.Compare(ta, tb),
+			cmp.Compare(tier(sa), tier(sb)),
+			cmp.Compare(sa.freeGPUs, sb.freeGPUs),
+			cmp.Compare(a, b),
+		)
 	})
 	n.numaRank = make(map[int]int, len(ids))
 	for i, id := range ids {
@@ -293,4 +324,58 @@ func (n *Node) PowerFraction(gi int, u GPUUse) float64 {
 		return min(1, float64(u.UsedCompute)/float64(g.ComputeSlices))
 	}
 	return float64(u.UsedMilli) / 1000
+}
+
+// gpuRequestSize is the number of GPUs the largest request of demand asks
+// of this node's GPUs, for ordering: a request's count where it selects
+// whole GPUs, 1 where it asks shared GPUs for capacity (all its shares can
+// come from one GPU) or takes all matching devices. Sizes that no NUMA
+// node's GPUs could serve alone order like single-device requests (the
+// request spills anyway, and packing then leaves the most whole), so they
+// map to 1 and share that model.
+func (nd *Inventory) gpuRequestSize(ctx context.Context, demand *Demand) int {
+	size := 1
+	if demand == nil || len(nd.GPUs) < 2 {
+		return size
+	}
+	most := -1 // GPUs of the NUMA node with the most, computed when needed
+	for i := range demand.Requests {
+		r := &demand.Requests[i]
+		if r.All || r.Count <= int64(size) {
+			continue
+		}
+		if most < 0 {
+			most = nd.mostGPUsPerNUMA()
+		}
+		if r.Count > int64(most) {
+			continue
+		}
+		matched, err := nd.Match(ctx, r)
+		if err != nil {
+			// The allocator reports the error; order as for one device.
+			continue
+		}
+		gpus, shared := false, false
+		for _, di := range matched {
+			if d := &nd.Devices[di]; d.Kind.IsGPU() {
+				gpus = true
+				shared = shared || d.Shared && len(r.Capacity) > 0
+			}
+		}
+		if gpus && !shared {
+			size = int(r.Count)
+		}
+	}
+	return size
+}
+
+// mostGPUsPerNUMA is the number of GPUs of the NUMA node with the most.
+func (nd *Inventory) mostGPUsPerNUMA() int {
+	perNUMA := map[int]int{}
+	most := 0
+	for gi := range nd.GPUs {
+		perNUMA[nd.GPUs[gi].NUMA]++
+		most = max(most, perNUMA[nd.GPUs[gi].NUMA])
+	}
+	return most
 }
