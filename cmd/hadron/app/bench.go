@@ -8,12 +8,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hadron-sched/hadron/bench/schedperf"
 	"github.com/hadron-sched/hadron/bench/startup"
 )
 
 func newBenchCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "bench", Short: "Benchmarks on the local environment"}
-	cmd.AddCommand(newBenchStartupCommand())
+	cmd.AddCommand(newBenchStartupCommand(), newBenchSchedulerPerfCommand())
 	return cmd
 }
 
@@ -49,10 +50,58 @@ func newBenchStartupCommand() *cobra.Command {
 	return cmd
 }
 
+func newBenchSchedulerPerfCommand() *cobra.Command {
+	// Two runs per workload and profile, in alternating order, so that a
+	// trend in the machine's load does not favour the profile that runs
+	// second.
+	opts := schedperf.Options{Label: schedperf.LabelPerformance, Count: 2}
+	var out string
+	cmd := &cobra.Command{
+		Use:   "scheduler-perf",
+		Short: "Compare hadron's scheduler profile with the default one on kube-scheduler's DRA scheduler_perf workloads",
+		Long: `Builds BenchmarkSchedulingDRA (bench/schedperf) and runs upstream
+scheduler_perf DRA workloads with the default profile and with hadron's
+profile, back to back, then writes pods/s for both and their ratio.
+Run it from the hadron checkout; it needs the Go toolchain and etcd.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.Progress = cmd.ErrOrStderr()
+			res, err := schedperf.Run(cmd.Context(), opts)
+			if err != nil {
+				return err
+			}
+			f, err := os.Create(out)
+			if err != nil {
+				return err
+			}
+			defer func() { _ = f.Close() }()
+			// The benchmark is built from the working tree.
+			res.Uncommitted = gitDirty()
+			res.Report(f, "hadron "+strings.Join(os.Args[1:], " "), gitCommit())
+			fmt.Fprintln(cmd.OutOrStdout(), "report:", out)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.BinDir, "bin-dir", "", "directory with etcd (default: etcd on PATH)")
+	f.StringVar(&opts.Label, "label", opts.Label, "workloads to run: "+schedperf.LabelPerformance+" or "+schedperf.LabelSmoke)
+	f.IntVar(&opts.Count, "count", opts.Count, "runs per workload and profile")
+	f.StringVar(&opts.WorkDir, "work-dir", "", "keep the benchmark binary, logs and scheduler_perf's JSON results here (default: a temporary directory, removed on success)")
+	f.StringVar(&out, "out", "bench/results/scheduler-perf.md", "report file")
+	return cmd
+}
+
 func gitCommit() string {
 	out, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
 	if err != nil {
 		return "unknown"
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// gitDirty reports whether the working tree differs from HEAD, reports
+// aside.
+func gitDirty() bool {
+	out, err := exec.Command("git", "status", "--porcelain", "--", ".", ":!bench/results").Output()
+	return err == nil && len(strings.TrimSpace(string(out))) > 0
 }
