@@ -2,12 +2,10 @@ package fragmentation
 
 import (
 	"context"
-	"math"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilfeature "k8s.io/apiserver/pkg/util/feature"
-	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/kubernetes/pkg/scheduler/framework/plugins/feature"
 	frameworkruntime "k8s.io/kubernetes/pkg/scheduler/framework/runtime"
@@ -21,9 +19,8 @@ const Name = "GPUFragmentation"
 
 // Plugin scores nodes by how much the pod would fragment their GPUs.
 type Plugin struct {
-	src            *model.Source
-	tasks          []task
-	workloadClaims bool
+	scoring.Base
+	tasks []task
 }
 
 var (
@@ -49,47 +46,17 @@ func NewFactory(shared *model.Shared) frameworkruntime.PluginFactory {
 // New builds the plugin on a DRA manager (nil when dynamic resource
 // allocation is off: the plugin then scores nothing).
 func New(args *Args, dra fwk.SharedDRAManager, shared *model.Shared, fts feature.Features) *Plugin {
-	pl := &Plugin{tasks: tasks(args.TargetWorkload), workloadClaims: fts.EnableDRAWorkloadResourceClaims}
-	if dra != nil && fts.EnableDynamicResourceAllocation {
-		pl.src = shared.For(dra, fts)
-	}
-	return pl
+	return &Plugin{Base: scoring.NewBase(dra, shared, fts), tasks: tasks(args.TargetWorkload)}
 }
 
 // Name returns the plugin's name.
 func (pl *Plugin) Name() string { return Name }
 
-// SignPod refuses pods with claims, as DynamicResources does.
-func (pl *Plugin) SignPod(ctx context.Context, pod *v1.Pod) ([]fwk.SignFragment, *fwk.Status) {
-	return scoring.SignPod(ctx, pod)
-}
-
-// PreScore reads the pod's unallocated claims once per cycle; pods without
-// any skip Score.
-func (pl *Plugin) PreScore(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, _ []fwk.NodeInfo) *fwk.Status {
-	if scoring.Prepare(ctx, cs, pod, pl.src, pl.workloadClaims) == nil {
-		return fwk.NewStatus(fwk.Skip)
-	}
-	return nil
-}
-
 // Score returns minus the change of the node's expected fragmentation, in
 // milli-GPU (smaller differences do not sway the choice); NormalizeScore
 // maps it onto 0-100.
 func (pl *Plugin) Score(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, nodeInfo fwk.NodeInfo) (int64, *fwk.Status) {
-	st := scoring.Read(cs)
-	node := nodeInfo.Node()
-	if st == nil || node == nil {
-		return scoring.Unknown, nil
-	}
-	p, err := st.Placement(ctx, node.Name)
-	if err != nil || p == nil {
-		if err != nil {
-			klog.FromContext(ctx).V(5).Info("Not scoring GPU fragmentation", "pod", klog.KObj(pod), "node", klog.KObj(node), "err", err)
-		}
-		return scoring.Unknown, nil
-	}
-	return -int64(math.Round(delta(p, pl.tasks))), nil
+	return scoring.ScorePlacement(ctx, cs, pod, nodeInfo, "GPU fragmentation", func(p *model.Placement) float64 { return delta(p, pl.tasks) }), nil
 }
 
 // ScoreExtensions returns the plugin: its scores need normalising.

@@ -2,12 +2,10 @@ package idlepower
 
 import (
 	"context"
-	"math"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilfeature "k8s.io/apiserver/pkg/util/feature"
-	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/kubernetes/pkg/scheduler/framework/plugins/feature"
 	frameworkruntime "k8s.io/kubernetes/pkg/scheduler/framework/runtime"
@@ -21,9 +19,8 @@ const Name = "IdlePower"
 
 // Plugin scores nodes by the power the pod's devices would add there.
 type Plugin struct {
-	src            *model.Source
-	model          powerModel
-	workloadClaims bool
+	scoring.Base
+	model powerModel
 }
 
 var (
@@ -49,46 +46,16 @@ func NewFactory(shared *model.Shared) frameworkruntime.PluginFactory {
 // New builds the plugin on a DRA manager (nil when dynamic resource
 // allocation is off: the plugin then scores nothing).
 func New(args *Args, dra fwk.SharedDRAManager, shared *model.Shared, fts feature.Features) *Plugin {
-	pl := &Plugin{model: args.model(), workloadClaims: fts.EnableDRAWorkloadResourceClaims}
-	if dra != nil && fts.EnableDynamicResourceAllocation {
-		pl.src = shared.For(dra, fts)
-	}
-	return pl
+	return &Plugin{Base: scoring.NewBase(dra, shared, fts), model: args.model()}
 }
 
 // Name returns the plugin's name.
 func (pl *Plugin) Name() string { return Name }
 
-// SignPod refuses pods with claims, as DynamicResources does.
-func (pl *Plugin) SignPod(ctx context.Context, pod *v1.Pod) ([]fwk.SignFragment, *fwk.Status) {
-	return scoring.SignPod(ctx, pod)
-}
-
-// PreScore reads the pod's unallocated claims once per cycle; pods without
-// any skip Score.
-func (pl *Plugin) PreScore(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, _ []fwk.NodeInfo) *fwk.Status {
-	if scoring.Prepare(ctx, cs, pod, pl.src, pl.workloadClaims) == nil {
-		return fwk.NewStatus(fwk.Skip)
-	}
-	return nil
-}
-
 // Score returns minus the added power in watts (differences below a watt
 // do not sway the choice); NormalizeScore maps it onto 0-100.
 func (pl *Plugin) Score(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, nodeInfo fwk.NodeInfo) (int64, *fwk.Status) {
-	st := scoring.Read(cs)
-	node := nodeInfo.Node()
-	if st == nil || node == nil {
-		return scoring.Unknown, nil
-	}
-	p, err := st.Placement(ctx, node.Name)
-	if err != nil || p == nil {
-		if err != nil {
-			klog.FromContext(ctx).V(5).Info("Not scoring power", "pod", klog.KObj(pod), "node", klog.KObj(node), "err", err)
-		}
-		return scoring.Unknown, nil
-	}
-	return -int64(math.Round(pl.model.marginal(p))), nil
+	return scoring.ScorePlacement(ctx, cs, pod, nodeInfo, "power", pl.model.marginal), nil
 }
 
 // ScoreExtensions returns the plugin: its scores need normalising.

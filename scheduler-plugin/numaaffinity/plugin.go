@@ -20,9 +20,8 @@ const Name = "NUMAAffinity"
 
 // Plugin scores nodes by how well the pod's devices could be aligned there.
 type Plugin struct {
-	src            *model.Source
-	pcieWeight     float64
-	workloadClaims bool
+	scoring.Base
+	pcieWeight float64
 }
 
 var (
@@ -47,29 +46,11 @@ func NewFactory(shared *model.Shared) frameworkruntime.PluginFactory {
 // New builds the plugin on a DRA manager (nil when dynamic resource
 // allocation is off: the plugin then scores nothing).
 func New(args *Args, dra fwk.SharedDRAManager, shared *model.Shared, fts feature.Features) *Plugin {
-	pl := &Plugin{pcieWeight: float64(*args.PCIeRootPercent) / 100, workloadClaims: fts.EnableDRAWorkloadResourceClaims}
-	if dra != nil && fts.EnableDynamicResourceAllocation {
-		pl.src = shared.For(dra, fts)
-	}
-	return pl
+	return &Plugin{Base: scoring.NewBase(dra, shared, fts), pcieWeight: float64(*args.PCIeRootPercent) / 100}
 }
 
 // Name returns the plugin's name.
 func (pl *Plugin) Name() string { return Name }
-
-// SignPod refuses pods with claims, as DynamicResources does.
-func (pl *Plugin) SignPod(ctx context.Context, pod *v1.Pod) ([]fwk.SignFragment, *fwk.Status) {
-	return scoring.SignPod(ctx, pod)
-}
-
-// PreScore reads the pod's unallocated claims once per cycle; pods without
-// any skip Score.
-func (pl *Plugin) PreScore(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, _ []fwk.NodeInfo) *fwk.Status {
-	if scoring.Prepare(ctx, cs, pod, pl.src, pl.workloadClaims) == nil {
-		return fwk.NewStatus(fwk.Skip)
-	}
-	return nil
-}
 
 // Score returns the node's alignment score, 0-100.
 func (pl *Plugin) Score(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, nodeInfo fwk.NodeInfo) (int64, *fwk.Status) {

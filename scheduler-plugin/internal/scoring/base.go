@@ -1,0 +1,64 @@
+package scoring
+
+import (
+	"context"
+	"math"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/klog/v2"
+	fwk "k8s.io/kube-scheduler/framework"
+	"k8s.io/kubernetes/pkg/scheduler/framework/plugins/feature"
+
+	"github.com/hadron-sched/hadron/scheduler-plugin/internal/model"
+)
+
+// Base is what every hadron score plugin shares: the device model it reads,
+// signing, and reading the pod's claims once per cycle. Plugins embed it
+// and add Name, Score and their own arguments.
+type Base struct {
+	src            *model.Source
+	workloadClaims bool
+}
+
+// NewBase reads the device model from dra (nil when dynamic resource
+// allocation is off: the plugin then scores nothing).
+func NewBase(dra fwk.SharedDRAManager, shared *model.Shared, fts feature.Features) Base {
+	b := Base{workloadClaims: fts.EnableDRAWorkloadResourceClaims}
+	if dra != nil && fts.EnableDynamicResourceAllocation {
+		b.src = shared.For(dra, fts)
+	}
+	return b
+}
+
+// SignPod refuses pods with claims, as DynamicResources does.
+func (b *Base) SignPod(ctx context.Context, pod *v1.Pod) ([]fwk.SignFragment, *fwk.Status) {
+	return SignPod(ctx, pod)
+}
+
+// PreScore reads the pod's unallocated claims once per cycle; pods without
+// any skip Score.
+func (b *Base) PreScore(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, _ []fwk.NodeInfo) *fwk.Status {
+	if Prepare(ctx, cs, pod, b.src, b.workloadClaims) == nil {
+		return fwk.NewStatus(fwk.Skip)
+	}
+	return nil
+}
+
+// ScorePlacement scores the devices the pod would get on the node with
+// cost (lower is better): the score is minus the rounded cost, Unknown
+// when the placement cannot be modelled. what names the score in logs.
+func ScorePlacement(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, nodeInfo fwk.NodeInfo, what string, cost func(*model.Placement) float64) int64 {
+	st := Read(cs)
+	node := nodeInfo.Node()
+	if st == nil || node == nil {
+		return Unknown
+	}
+	p, err := st.Placement(ctx, node.Name)
+	if err != nil || p == nil {
+		if err != nil {
+			klog.FromContext(ctx).V(5).Info("Not scoring "+what, "pod", klog.KObj(pod), "node", klog.KObj(node), "err", err)
+		}
+		return Unknown
+	}
+	return -int64(math.Round(cost(p)))
+}
