@@ -116,6 +116,21 @@ func (r *requirement) pool(ctx context.Context, devices []candidate) (*pool, err
 // mismatch, as the allocator does, so that an expression that would fail
 // on a device the allocator never gets to does not stop the check.
 func (r *requirement) selects(ctx context.Context, c candidate) (bool, error) {
+	key := verdictKey{device: c.device, selectors: r.selectorKey}
+	if r.verdicts != nil {
+		if selected, ok := r.verdicts.get(key); ok {
+			return selected, nil
+		}
+	}
+	selected, err := r.evaluateSelectors(ctx, c)
+	if err == nil && r.verdicts != nil {
+		r.verdicts.put(key, selected)
+	}
+	return selected, err
+}
+
+// evaluateSelectors runs the CEL selectors on one device.
+func (r *requirement) evaluateSelectors(ctx context.Context, c candidate) (bool, error) {
 	input := cel.Device{
 		Driver:                   c.driver,
 		AllowMultipleAllocations: c.device.AllowMultipleAllocations,

@@ -55,6 +55,7 @@ func newPlugin(dra fwk.SharedDRAManager, fts feature.Features) *Plugin {
 			EnableListTypeAttributes: fts.EnableDRAListTypeAttributes,
 		}),
 		capacity: fts.EnableDRAConsumableCapacity,
+		verdicts: newVerdicts(),
 	}
 	if dra != nil {
 		pl.builder.class = dra.DeviceClasses().Get

@@ -20,6 +20,10 @@ type requirement struct {
 	// selectors are the class's selectors followed by the request's, the
 	// order in which the allocator evaluates them.
 	selectors []cel.CompilationResult
+	// selectorKey names the selectors (their expressions in order) in the
+	// verdict cache; verdicts is nil when verdicts are not cached.
+	selectorKey string
+	verdicts    *verdicts
 	// capacity is nil unless the allocator checks capacity requests.
 	capacity map[resourceapi.QualifiedName]resource.Quantity
 	// capacityText lists the capacity requests for messages.
@@ -44,6 +48,8 @@ type claimCheck struct {
 type checkBuilder struct {
 	class    func(name string) (*resourceapi.DeviceClass, error)
 	celCache *cel.Cache
+	// verdicts caches selector results across pods (nil: no caching).
+	verdicts *verdicts
 	// capacity says whether the allocator checks capacity requests (the
 	// DRAConsumableCapacity feature); when it does not, neither may this
 	// plugin.
@@ -144,8 +150,10 @@ func (b checkBuilder) requirement(request *resourceapi.DeviceRequest) (requireme
 				return requirement{}, fmt.Errorf("request %q: CEL compile error: %w", request.Name, expr.Error)
 			}
 			r.selectors = append(r.selectors, expr)
+			r.selectorKey += selector.CEL.Expression + "\x00"
 		}
 	}
+	r.verdicts = b.verdicts
 	if b.capacity && exact.Capacity != nil && len(exact.Capacity.Requests) > 0 {
 		r.capacity = maps.Clone(exact.Capacity.Requests)
 		var parts []string
