@@ -82,12 +82,13 @@ lint: $(GOLANGCI_LINT)
 
 # Benchmarks: Go micro-benchmarks of the driver and shared packages, and
 # the foundation timings on the local environment. The scheduler_perf
-# comparison takes ten to fifteen minutes and has its own target,
-# bench-scheduler.
+# comparison takes about ten minutes and has its own target,
+# bench-scheduler. The report's first line is the command that produced it.
+GO_BENCH_ARGS := -run '^$$' -skip '^BenchmarkSchedulingDRA$$' -bench . -benchmem ./bench/... ./driver/... ./pkg/...
 bench: build
 	@mkdir -p bench/results
-	@echo '$$ go test -run ^$$ -skip ^BenchmarkSchedulingDRA$$ -bench . -benchmem ./bench/... ./driver/... ./pkg/...' > bench/results/go-bench.txt
-	set -o pipefail; TMPDIR=$(SCRATCH_TMPDIR) HADRON_SKIP_INTEGRATION=1 $(GO) test -run '^$$' -skip '^BenchmarkSchedulingDRA$$' -bench . -benchmem ./bench/... ./driver/... ./pkg/... \
+	@echo "\$$ go test $(GO_BENCH_ARGS)" > bench/results/go-bench.txt
+	set -o pipefail; TMPDIR=$(SCRATCH_TMPDIR) HADRON_SKIP_INTEGRATION=1 $(GO) test $(GO_BENCH_ARGS) \
 		| grep -E '^(Benchmark|goos|goarch|pkg|cpu|ok|PASS|FAIL)' | tee -a bench/results/go-bench.txt
 	_output/bin/hadron bench startup --bin-dir _output/bin --out bench/results/startup.md
 	@echo ">> reports: bench/results/go-bench.txt bench/results/startup.md"

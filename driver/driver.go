@@ -14,6 +14,7 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/dynamic-resource-allocation/kubeletplugin"
+	"k8s.io/dynamic-resource-allocation/resourceslice"
 	"k8s.io/klog/v2"
 
 	"github.com/hadron-sched/hadron/driver/cdi"
@@ -49,10 +50,14 @@ type Driver struct {
 	mu     sync.Mutex // serializes prepare/unprepare and checkpoint access
 	claims *claims
 	helper *kubeletplugin.Helper
+	// cancel stops a Watcher family's watch; done is closed when it ended.
 	cancel context.CancelFunc
 	done   chan struct{}
 
-	healthMu      sync.Mutex
+	// pubMu guards what was last published, which the health reports of
+	// families without a HealthChecker are made of, and healthChanged.
+	pubMu         sync.Mutex
+	published     resourceslice.DriverResources
 	healthChanged chan struct{}
 }
 
@@ -88,7 +93,7 @@ func Start(ctx context.Context, cfg Config) (*Driver, error) {
 		return nil, err
 	}
 	d := &Driver{cfg: cfg, claims: &claims{family: cfg.Family, store: store, cdi: writer, state: state},
-		healthChanged: make(chan struct{}), done: make(chan struct{})}
+		healthChanged: make(chan struct{})}
 	if err := d.claims.recover(ctx); err != nil {
 		return nil, fmt.Errorf("recover interrupted prepares: %w", err)
 	}
@@ -105,6 +110,8 @@ func Start(ctx context.Context, cfg Config) (*Driver, error) {
 	if err != nil {
 		return nil, fmt.Errorf("discover devices: %w", err)
 	}
+	// Recorded before the kubelet can connect and ask for device health.
+	d.published = resources
 	helper, err := kubeletplugin.Start(ctx, d,
 		kubeletplugin.DriverName(name),
 		kubeletplugin.NodeName(cfg.NodeName),
@@ -121,14 +128,14 @@ func Start(ctx context.Context, cfg Config) (*Driver, error) {
 		helper.Stop()
 		return nil, fmt.Errorf("publish resources: %w", err)
 	}
-	watchCtx, cancel := context.WithCancel(ctx)
-	d.cancel = cancel
-	go func() {
-		defer close(d.done)
-		if w, ok := cfg.Family.(Watcher); ok {
+	if w, ok := cfg.Family.(Watcher); ok {
+		watchCtx, cancel := context.WithCancel(ctx)
+		d.cancel, d.done = cancel, make(chan struct{})
+		go func() {
+			defer close(d.done)
 			d.watch(watchCtx, w)
-		}
-	}()
+		}()
+	}
 	logger.Info("Driver started", "checkpoint", cfg.CheckpointPath, "preparedClaims", len(state.Claims))
 	return d, nil
 }
@@ -151,7 +158,13 @@ func (d *Driver) Republish(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("discover devices: %w", err)
 	}
-	return d.helper.PublishResources(ctx, resources)
+	if err := d.helper.PublishResources(ctx, resources); err != nil {
+		return err
+	}
+	d.pubMu.Lock()
+	d.published = resources
+	d.pubMu.Unlock()
+	return nil
 }
 
 // PrepareResourceClaims implements kubeletplugin.DRAPlugin. Each claim

@@ -9,6 +9,7 @@ package driver
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 
 	resourceapi "k8s.io/api/resource/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -41,6 +42,27 @@ type PreparedDevice struct {
 	Edits  cdispec.ContainerEdits
 	// State is kept in the checkpoint and handed back to Unprepare.
 	State json.RawMessage
+}
+
+// CheckResult refuses an allocation result that is not this driver's on
+// this node: every family publishes one pool, named after the node.
+func CheckResult(driverName, nodeName string, r resourceapi.DeviceRequestAllocationResult) error {
+	switch {
+	case r.Driver != driverName:
+		return fmt.Errorf("device %s/%s belongs to driver %q, not %s", r.Pool, r.Device, r.Driver, driverName)
+	case r.Pool != nodeName:
+		return fmt.Errorf("device %s/%s is not from this node's pool %q", r.Pool, r.Device, nodeName)
+	}
+	return nil
+}
+
+// NewPreparedDevice is a prepared device whose State is state as JSON.
+func NewPreparedDevice(r resourceapi.DeviceRequestAllocationResult, edits cdispec.ContainerEdits, state any) (PreparedDevice, error) {
+	raw, err := json.Marshal(state)
+	if err != nil {
+		return PreparedDevice{}, fmt.Errorf("encode prepared state: %w", err)
+	}
+	return PreparedDevice{Result: r, Edits: edits, State: raw}, nil
 }
 
 // Exclusive reports whether the device behind an allocation result is

@@ -30,10 +30,10 @@ func (d *Driver) watch(ctx context.Context, w Watcher) {
 		if err := d.Republish(ctx); err != nil {
 			logger.Error(err, "Republishing after a device change failed")
 		}
-		d.healthMu.Lock()
+		d.pubMu.Lock()
 		close(d.healthChanged)
 		d.healthChanged = make(chan struct{})
-		d.healthMu.Unlock()
+		d.pubMu.Unlock()
 	})
 	if err != nil && ctx.Err() == nil {
 		logger.Error(err, "Watching devices stopped")
@@ -42,8 +42,8 @@ func (d *Driver) watch(ctx context.Context, w Watcher) {
 
 // healthSignal is closed at the next health change.
 func (d *Driver) healthSignal() <-chan struct{} {
-	d.healthMu.Lock()
-	defer d.healthMu.Unlock()
+	d.pubMu.Lock()
+	defer d.pubMu.Unlock()
 	return d.healthChanged
 }
 
@@ -74,15 +74,18 @@ func (d *Driver) WatchHealthStatus(ctx context.Context, reports chan<- kubeletpl
 	}
 }
 
+// healthReport asks a HealthChecker family, or else reports every
+// published device healthy. The published devices are the ones the
+// kubelet knows; discovering them again every round would only repeat
+// the family's work (and its logs) for the same answer.
 func (d *Driver) healthReport(ctx context.Context) (kubeletplugin.DeviceHealthReport, error) {
 	if hc, ok := d.cfg.Family.(HealthChecker); ok {
 		devices, err := hc.DeviceHealth(ctx)
 		return kubeletplugin.DeviceHealthReport{Devices: devices}, err
 	}
-	resources, err := d.cfg.Family.Resources(ctx)
-	if err != nil {
-		return kubeletplugin.DeviceHealthReport{}, err
-	}
+	d.pubMu.Lock()
+	resources := d.published
+	d.pubMu.Unlock()
 	now := time.Now()
 	var report kubeletplugin.DeviceHealthReport
 	for poolName, pool := range resources.Pools {

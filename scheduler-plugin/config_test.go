@@ -9,14 +9,10 @@ import (
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
-	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2/ktesting"
 	"k8s.io/kubernetes/pkg/scheduler"
 	"k8s.io/kubernetes/pkg/scheduler/apis/config"
-	"k8s.io/kubernetes/pkg/scheduler/apis/config/scheme"
-	"k8s.io/kubernetes/pkg/scheduler/apis/config/validation"
 	"k8s.io/kubernetes/pkg/scheduler/framework/plugins/names"
-	"k8s.io/kubernetes/pkg/scheduler/profile"
 
 	"github.com/hadron-sched/hadron/deploy"
 	schedulerplugin "github.com/hadron-sched/hadron/scheduler-plugin"
@@ -24,7 +20,9 @@ import (
 	"github.com/hadron-sched/hadron/scheduler-plugin/draview"
 	"github.com/hadron-sched/hadron/scheduler-plugin/fragmentation"
 	"github.com/hadron-sched/hadron/scheduler-plugin/idlepower"
+	"github.com/hadron-sched/hadron/scheduler-plugin/internal/schedtest"
 	"github.com/hadron-sched/hadron/scheduler-plugin/numaaffinity"
+	"github.com/hadron-sched/hadron/scheduler-plugin/tenantquota"
 )
 
 const (
@@ -32,46 +30,18 @@ const (
 	defaultProfile = "default-scheduler"
 )
 
-// loadShippedConfig decodes deploy/scheduler/config.yaml the way
-// kube-scheduler does (versioned decoding with defaults) and validates it.
-func loadShippedConfig(t *testing.T) *config.KubeSchedulerConfiguration {
-	t.Helper()
-	obj, _, err := scheme.Codecs.UniversalDecoder().Decode(deploy.SchedulerConfig, nil, nil)
-	if err != nil {
-		t.Fatalf("decode deploy/scheduler/config.yaml: %v", err)
-	}
-	cfg, ok := obj.(*config.KubeSchedulerConfiguration)
-	if !ok {
-		t.Fatalf("deploy/scheduler/config.yaml holds a %T", obj)
-	}
-	if err := validation.ValidateKubeSchedulerConfiguration(cfg); err != nil {
-		t.Fatalf("deploy/scheduler/config.yaml: %v", err)
-	}
-	return cfg
-}
-
-// newScheduler builds the scheduler of the shipped configuration with
-// hadron's registry on a fake API server.
+// newScheduler starts the informers of the scheduler of the shipped
+// configuration, with hadron's registry, on a fake API server; mutate
+// adjusts every profile first.
 func newScheduler(ctx context.Context, t *testing.T, client *fake.Clientset, mutate ...func(*config.KubeSchedulerProfile)) *scheduler.Scheduler {
 	t.Helper()
-	cfg := loadShippedConfig(t)
+	cfg := schedtest.ShippedConfig(t)
 	for i := range cfg.Profiles {
 		for _, m := range mutate {
 			m(&cfg.Profiles[i])
 		}
 	}
-	informerFactory := scheduler.NewInformerFactory(client, 0, nil)
-	broadcaster := events.NewBroadcaster(&events.EventSinkImpl{Interface: client.EventsV1()})
-	sched, err := scheduler.New(ctx, client, informerFactory, nil, profile.NewRecorderFactory(broadcaster),
-		scheduler.WithProfiles(cfg.Profiles...),
-		scheduler.WithFrameworkOutOfTreeRegistry(schedulerplugin.Registry()),
-	)
-	if err != nil {
-		t.Fatalf("scheduler with the shipped configuration: %v", err)
-	}
-	informerFactory.Start(ctx.Done())
-	informerFactory.WaitForCacheSync(ctx.Done())
-	return sched
+	return schedtest.Start(ctx, t, client, schedulerplugin.Registry(), cfg).Scheduler
 }
 
 func pluginNames(ps []config.Plugin) []string {
@@ -83,7 +53,7 @@ func pluginNames(ps []config.Plugin) []string {
 }
 
 func TestRegistryNamesMatchPlugins(t *testing.T) {
-	want := []string{alignment.Name, draview.Name, numaaffinity.Name, idlepower.Name, fragmentation.Name}
+	want := []string{alignment.Name, draview.Name, numaaffinity.Name, idlepower.Name, fragmentation.Name, tenantquota.Name}
 	for _, name := range want {
 		if _, ok := schedulerplugin.Registry()[name]; !ok {
 			t.Errorf("registry lacks %s", name)
@@ -184,21 +154,7 @@ func TestBothDynamicResourcesPluginsRefused(t *testing.T) {
 		t.Fatalf("deploy/scheduler/config.yaml does not disable DynamicResources once in multiPoint")
 	}
 	raw = strings.Replace(raw, disabled, "      disabled:\n", 1)
-	obj, _, err := scheme.Codecs.UniversalDecoder().Decode([]byte(raw), nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, ok := obj.(*config.KubeSchedulerConfiguration)
-	if !ok {
-		t.Fatalf("decoded a %T", obj)
-	}
-	client := fake.NewClientset()
-	informerFactory := scheduler.NewInformerFactory(client, 0, nil)
-	broadcaster := events.NewBroadcaster(&events.EventSinkImpl{Interface: client.EventsV1()})
-	_, err = scheduler.New(ctx, client, informerFactory, nil, profile.NewRecorderFactory(broadcaster),
-		scheduler.WithProfiles(cfg.Profiles...),
-		scheduler.WithFrameworkOutOfTreeRegistry(schedulerplugin.Registry()),
-	)
+	_, _, err := schedtest.NewScheduler(ctx, fake.NewClientset(), schedulerplugin.Registry(), schedtest.DecodeConfig(t, []byte(raw)))
 	if err == nil {
 		t.Fatal("a profile with both DynamicResources and HadronDynamicResources started")
 	}

@@ -8,10 +8,8 @@ import (
 	"testing"
 	"time"
 
-	v1 "k8s.io/api/core/v1"
 	resourceapi "k8s.io/api/resource/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -20,6 +18,7 @@ import (
 	"k8s.io/klog/v2/ktesting"
 
 	"github.com/hadron-sched/hadron/pkg/attrs"
+	"github.com/hadron-sched/hadron/scheduler-plugin/internal/schedtest"
 	fx "github.com/hadron-sched/hadron/scheduler-plugin/internal/testfixtures"
 )
 
@@ -35,7 +34,7 @@ func TestDeviceChoice(t *testing.T) {
 	defer cancel()
 
 	var objects []runtime.Object
-	for _, c := range fx.Classes() {
+	for _, c := range schedtest.ShippedClasses(t) {
 		objects = append(objects, c)
 	}
 	var gpus, shared []fx.GPU
@@ -53,9 +52,9 @@ func TestDeviceChoice(t *testing.T) {
 	for _, s := range append(fx.Pool(attrs.GPUDriver, "dgx", 3, nil, whole...), fx.Pool(attrs.GPUDriver, "ws", 64, nil, shares...)...) {
 		objects = append(objects, s)
 	}
-	objects = append(objects, node("dgx"), node("ws"))
+	objects = append(objects, schedtest.Node("dgx"), schedtest.Node("ws"))
 	client := fake.NewClientset(objects...)
-	acceptBindings(client)
+	schedtest.RecordBindings(client)
 	versionObjects(client)
 	sched := newScheduler(ctx, t, client)
 	go sched.Run(ctx)
@@ -79,10 +78,7 @@ func TestDeviceChoice(t *testing.T) {
 		if _, err := client.ResourceV1().ResourceClaims("default").Create(ctx, claim, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		pod := fx.Pod(s.pod, s.pod)
-		pod.Spec.SchedulerName = s.scheduler
-		pod.Spec.Containers = []v1.Container{{Name: "main", Image: "registry.example.org/train"}}
-		if _, err := client.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		if _, err := client.CoreV1().Pods("default").Create(ctx, schedtest.PodWithClaim("default", s.pod, s.scheduler), metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		if got := allocatedDevice(ctx, t, client, s.pod); got != s.want {
@@ -114,18 +110,6 @@ func allocatedDevice(ctx context.Context, t *testing.T, client *fake.Clientset, 
 	return device
 }
 
-func node(name string) *v1.Node {
-	return &v1.Node{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{v1.LabelHostname: name}},
-		Status: v1.NodeStatus{
-			Allocatable: v1.ResourceList{
-				v1.ResourcePods: resource.MustParse("110"), v1.ResourceCPU: resource.MustParse("64"), v1.ResourceMemory: resource.MustParse("256Gi"),
-			},
-			Conditions: []v1.NodeCondition{{Type: v1.NodeReady, Status: v1.ConditionTrue}},
-		},
-	}
-}
-
 // versionObjects gives created and updated objects increasing resource
 // versions, as the API server does and the fake does not: the scheduler's
 // assume cache ignores claims without one, so that its own allocations
@@ -146,19 +130,5 @@ func versionObjects(client *fake.Clientset) {
 			m.SetResourceVersion(strconv.FormatInt(version.Add(1), 10))
 		}
 		return false, nil, nil
-	})
-}
-
-// acceptBindings makes the fake API server accept pod bindings.
-func acceptBindings(client *fake.Clientset) {
-	client.PrependReactor("create", "pods", func(action clienttesting.Action) (bool, runtime.Object, error) {
-		if action.GetSubresource() != "binding" {
-			return false, nil, nil
-		}
-		create, ok := action.(clienttesting.CreateAction)
-		if !ok {
-			return false, nil, nil
-		}
-		return true, create.GetObject(), nil
 	})
 }

@@ -27,11 +27,10 @@ const (
 // module this module builds with, so that the benchmark reads the
 // configurations and templates of the scheduler it links.
 func PerfDir(ctx context.Context) (string, error) {
-	out, err := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}}", "k8s.io/kubernetes").Output()
+	dir, err := goList(ctx, "-m", "-f", "{{.Dir}}", "k8s.io/kubernetes")
 	if err != nil {
-		return "", fmt.Errorf("locate the k8s.io/kubernetes module (go list -m): %w%s", err, stderrOf(err))
+		return "", fmt.Errorf("locate the k8s.io/kubernetes module: %w", err)
 	}
-	dir := strings.TrimSpace(string(out))
 	if dir == "" {
 		return "", fmt.Errorf("k8s.io/kubernetes is not in the module cache; run go mod download k8s.io/kubernetes")
 	}

@@ -50,7 +50,11 @@ func (r *Result) Report(w io.Writer, command, commit string) {
 	fmt.Fprintf(w, "\n- **default**: no scheduler configuration, that is upstream's default profile with its DynamicResources plugin.\n")
 	fmt.Fprintf(w, "- **hadron**: the `%s` profile of deploy/scheduler/config.yaml as the only profile, renamed default-scheduler: scheduler_perf's pods name no scheduler, and it counts only that profile's attempts. %s\n",
 		HadronProfile, hadronPlugins())
-	fmt.Fprintln(w, "- Both run with hadron's plugin registry, the same allocator (upstream's choice per source: `incubating` for dra, `experimental` for partitionabledevices) and hadron's Tenant CRD installed; scheduler_perf's namespaces name no tenant, so TenantQuota looks up each pod's namespace and lets it pass.")
+	var allocators []string
+	for _, src := range Sources {
+		allocators = append(allocators, fmt.Sprintf("`%s` for %s", src.Allocator, src.Name))
+	}
+	fmt.Fprintf(w, "- Both run with hadron's plugin registry, the same allocator (upstream's choice per source: %s) and hadron's Tenant CRD installed; scheduler_perf's namespaces name no tenant, so TenantQuota looks up each pod's namespace and lets it pass.\n", strings.Join(allocators, ", "))
 	fmt.Fprintln(w, "- The workloads are upstream's, unchanged except that upstream's CI thresholds are dropped. Their devices are a test driver's, not hadron's: HadronDynamicResources passes their ResourceSlices through in upstream's order and hadron's scorers find no hadron devices to score. The ratio is therefore the cost of the hadron profile where its preferences do not apply, not the cost of ordering hadron's GPUs, CPUs and NICs.")
 	fmt.Fprintln(w, "- Each workload runs with both profiles back to back (the order alternates between repetitions), so that changes of load on the machine hit both alike; the load column is the machine's one-minute load average before each run. On a shared machine single runs are noisy: compare ratios measured in one report.")
 	fmt.Fprintln(w, "- Upstream's larger workloads (5000 pods on 500 nodes and up, SchedulingWithResourceClaim with 2000 pods) take several minutes per profile on a small machine and are left out; `bench/schedperf/workloads.go` lists what runs.")

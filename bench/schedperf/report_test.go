@@ -159,6 +159,7 @@ func TestReport(t *testing.T) {
 		"| dra | TC/w | 10.0 | 8.0 | 12.0 | 8.0 | 1.20 | 1.00 | 1.5, 2.2 |",
 		"| dra | TC/short | – | – | – | – | – | – | – |",
 		"HadronDynamicResources",
+		"upstream's choice per source: `incubating` for dra, `experimental` for partitionabledevices",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)

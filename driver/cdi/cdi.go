@@ -30,6 +30,13 @@ type Device struct {
 	Edits cdispec.ContainerEdits
 }
 
+// CharDevice is a character device node with its type and numbers set, so
+// that the runtime never looks the node up in the host's /dev (which may
+// lack it, as on simulated hardware).
+func CharDevice(path string, major, minor int64) *cdispec.DeviceNode {
+	return &cdispec.DeviceNode{Path: path, Type: "c", Major: major, Minor: minor}
+}
+
 // Writer manages the CDI specs of one driver in one directory.
 type Writer struct {
 	dir    string

@@ -24,14 +24,12 @@ type Choice struct {
 // core is one physical core of the node with the hardware threads the
 // driver may hand out.
 type core struct {
-	key     topology.CoreKey
 	threads []int // ascending
 	l3      int
 }
 
 // cacheGroup is the cores of one L3 cache.
 type cacheGroup struct {
-	id    int
 	cores []*core
 }
 
@@ -55,7 +53,7 @@ func newLayout(cpus []topology.CPU) *layout {
 		}
 		co, ok := cores[k]
 		if !ok {
-			co = &core{key: k, l3: c.L3}
+			co = &core{l3: c.L3}
 			cores[k] = co
 			order = append(order, co)
 		}
@@ -70,7 +68,7 @@ func newLayout(cpus []topology.CPU) *layout {
 	for _, co := range order {
 		g, ok := groups[co.l3]
 		if !ok {
-			g = &cacheGroup{id: co.l3}
+			g = &cacheGroup{}
 			groups[co.l3] = g
 			l.groups = append(l.groups, g)
 		}
@@ -83,11 +81,7 @@ func newLayout(cpus []topology.CPU) *layout {
 func (g *cacheGroup) freeIn(free cpuset.CPUSet) int {
 	n := 0
 	for _, co := range g.cores {
-		for _, t := range co.threads {
-			if free.Contains(t) {
-				n++
-			}
-		}
+		n += co.freeThreads(free)
 	}
 	return n
 }
@@ -103,6 +97,7 @@ func (g *cacheGroup) wholeFree(free cpuset.CPUSet) int {
 	return n
 }
 
+// freeThreads counts the core's threads in free.
 func (co *core) freeThreads(free cpuset.CPUSet) int {
 	n := 0
 	for _, t := range co.threads {
@@ -264,13 +259,7 @@ func threadsPerCore(g *cacheGroup) int {
 func (l *layout) wholeCores(set cpuset.CPUSet) bool {
 	for _, g := range l.groups {
 		for _, co := range g.cores {
-			in := 0
-			for _, t := range co.threads {
-				if set.Contains(t) {
-					in++
-				}
-			}
-			if in != 0 && in != len(co.threads) {
+			if in := co.freeThreads(set); in != 0 && in != len(co.threads) {
 				return false
 			}
 		}

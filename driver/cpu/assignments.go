@@ -30,13 +30,7 @@ func (f *Family) Exclusive() cpuset.CPUSet {
 }
 
 // Online returns every online CPU of the node, reserved ones included.
-func (f *Family) Online() cpuset.CPUSet {
-	ids := make([]int, 0, len(f.topo.CPUs))
-	for _, c := range f.topo.CPUs {
-		ids = append(ids, c.ID)
-	}
-	return cpuset.New(ids...)
-}
+func (f *Family) Online() cpuset.CPUSet { return f.online }
 
 // Changes is signalled after every prepare, unprepare and reconcile.
 func (f *Family) Changes() <-chan struct{} { return f.changes }

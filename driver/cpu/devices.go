@@ -13,22 +13,18 @@ import (
 // device, each consuming CPUs of its capacity; a claim that states no
 // amount gets one CPU.
 func (f *Family) device(n *numaNode) resourceapi.Device {
-	cores := map[topology.CoreKey]bool{}
-	l3 := map[int]bool{}
-	tpc := 1
+	// The layout holds each offered core once, in one group per L3 cache.
+	cores, tpc := 0, 1
 	for _, g := range n.layout.groups {
-		l3[g.id] = true
-		for _, co := range g.cores {
-			cores[co.key] = true
-			tpc = max(tpc, len(co.threads))
-		}
+		cores += len(g.cores)
+		tpc = max(tpc, threadsPerCore(g))
 	}
 	a := map[resourceapi.QualifiedName]resourceapi.DeviceAttribute{
 		attrs.NUMANode:          {IntValue: ptr.To(int64(n.id))},
 		attrs.CPUSMT:            {BoolValue: ptr.To(tpc > 1)},
 		attrs.CPUThreadsPerCore: {IntValue: ptr.To(int64(tpc))},
-		attrs.CPUCores:          {IntValue: ptr.To(int64(len(cores)))},
-		attrs.CPUL3Groups:       {IntValue: ptr.To(int64(len(l3)))},
+		attrs.CPUCores:          {IntValue: ptr.To(int64(cores))},
+		attrs.CPUL3Groups:       {IntValue: ptr.To(int64(len(n.layout.groups)))},
 	}
 	if n.socket != topology.Unknown {
 		a[attrs.CPUSocket] = resourceapi.DeviceAttribute{IntValue: ptr.To(int64(n.socket))}

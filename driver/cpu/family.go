@@ -38,6 +38,8 @@ type Family struct {
 	opts     Options
 	// nodes are the published NUMA nodes with their offered CPUs.
 	nodes map[int]*numaNode
+	// online is every online CPU, reserved ones included.
+	online cpuset.CPUSet
 
 	mu      sync.Mutex
 	claims  map[types.UID]*claimCPUs
@@ -75,7 +77,7 @@ func NewFamily(nodeName string, topo *topology.Topology, opts Options) (*Family,
 	if err := opts.Validate(topo); err != nil {
 		return nil, err
 	}
-	f := &Family{nodeName: nodeName, topo: topo, opts: opts, nodes: map[int]*numaNode{},
+	f := &Family{nodeName: nodeName, topo: topo, opts: opts, nodes: map[int]*numaNode{}, online: topo.CPUSet(),
 		claims: map[types.UID]*claimCPUs{}, changes: make(chan struct{}, 1)}
 	byNode := map[int][]topology.CPU{}
 	for _, c := range topo.CPUs {
@@ -148,8 +150,8 @@ func (f *Family) Prepare(ctx context.Context, claim *resourceapi.ResourceClaim, 
 	held := &claimCPUs{pods: pods, cpus: cpuset.New()}
 	out := make([]driver.PreparedDevice, 0, len(results))
 	for _, r := range results {
-		if r.Pool != f.nodeName {
-			return nil, fmt.Errorf("request %q: device %s/%s is from pool %q, not this node's", r.Request, r.Pool, r.Device, f.nodeName)
+		if err := driver.CheckResult(attrs.CPUDriver, f.nodeName, r); err != nil {
+			return nil, fmt.Errorf("request %q: %w", r.Request, err)
 		}
 		id, ok := nodeOfDevice(r.Device)
 		node := f.nodes[id]
@@ -168,13 +170,13 @@ func (f *Family) Prepare(ctx context.Context, claim *resourceapi.ResourceClaim, 
 		held.cpus = held.cpus.Union(choice.CPUs)
 		state := preparedCPUs{ClaimUID: claim.UID, NUMANode: id, CPUs: choice.CPUs.String(), Pods: pods,
 			WholeCores: choice.WholeCores, L3Groups: choice.L3Groups}
-		raw, err := json.Marshal(state)
+		p, err := driver.NewPreparedDevice(r, edits(claim.UID, id, choice.CPUs), state)
 		if err != nil {
-			return nil, fmt.Errorf("encode prepared state: %w", err)
+			return nil, err
 		}
 		logger.V(2).Info("Chose CPUs", "claim", klog.KObj(claim), "numaNode", id, "cpus", state.CPUs,
 			"wholeCores", choice.WholeCores, "l3Groups", choice.L3Groups)
-		out = append(out, driver.PreparedDevice{Result: r, Edits: edits(claim.UID, id, choice.CPUs), State: raw})
+		out = append(out, p)
 	}
 	f.claims[claim.UID] = held
 	f.notify()

@@ -24,10 +24,7 @@ func (o Options) Validate(topo *topology.Topology) error {
 	if topo == nil {
 		return fmt.Errorf("cpu driver: no topology")
 	}
-	online := cpuset.New()
-	for _, c := range topo.CPUs {
-		online = online.Union(cpuset.New(c.ID))
-	}
+	online := topo.CPUSet()
 	if extra := o.Reserved.Difference(online); !extra.IsEmpty() {
 		return fmt.Errorf("cpu driver: reserved CPUs %s are not online CPUs of this node (online: %s)", extra, online)
 	}

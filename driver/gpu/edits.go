@@ -7,6 +7,7 @@ import (
 	resourceapi "k8s.io/api/resource/v1"
 	cdispec "tags.cncf.io/container-device-interface/specs-go"
 
+	"github.com/hadron-sched/hadron/driver/cdi"
 	"github.com/hadron-sched/hadron/driver/gpu/api/v1alpha1"
 	"github.com/hadron-sched/hadron/driver/gpu/config"
 	"github.com/hadron-sched/hadron/pkg/attrs"
@@ -22,7 +23,7 @@ type preparedGPU struct {
 const nvidiaMajor = 195
 
 func gpuDeviceNode(g GPU) *cdispec.DeviceNode {
-	return &cdispec.DeviceNode{Path: fmt.Sprintf("/dev/nvidia%d", g.Minor), Type: "c", Major: nvidiaMajor, Minor: int64(g.Minor)}
+	return cdi.CharDevice(fmt.Sprintf("/dev/nvidia%d", g.Minor), nvidiaMajor, int64(g.Minor))
 }
 
 // containerEdits exposes one whole GPU: its character device and its

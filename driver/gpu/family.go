@@ -178,23 +178,36 @@ func (f *Family) Resources(context.Context) (resourceslice.DriverResources, erro
 	return resourceslice.DriverResources{Pools: map[string]resourceslice.Pool{f.nodeName: {Slices: slices}}}, nil
 }
 
-// lookup finds a published device, discovering again if needed (after a
-// restart, prepare and roll-back may come before the first publish).
-func (f *Family) lookup(name string) (deviceInfo, error) {
+// discovered is the last discovery, or a first one if there was none
+// (after a restart, prepare, roll-back and the health watch may come
+// before the first publish). Later discoveries come from publishing.
+func (f *Family) discovered() (*Host, map[string]deviceInfo, error) {
 	f.mu.Lock()
-	info, ok := f.devices[name]
-	loaded := f.devices != nil
+	host, devices := f.host, f.devices
 	f.mu.Unlock()
-	if ok {
-		return info, nil
+	if host != nil {
+		return host, devices, nil
 	}
-	if !loaded {
-		if _, _, _, err := f.discover(); err != nil {
-			return deviceInfo{}, err
-		}
-		return f.lookup(name)
+	host, _, _, err := f.discover()
+	if err != nil {
+		return nil, nil, err
 	}
-	return deviceInfo{}, fmt.Errorf("device %q is not a GPU device on node %s", name, f.nodeName)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return host, f.devices, nil
+}
+
+// lookup finds a published device.
+func (f *Family) lookup(name string) (deviceInfo, error) {
+	_, devices, err := f.discovered()
+	if err != nil {
+		return deviceInfo{}, err
+	}
+	info, ok := devices[name]
+	if !ok {
+		return deviceInfo{}, fmt.Errorf("device %q is not a GPU device on node %s", name, f.nodeName)
+	}
+	return info, nil
 }
 
 // Prepare implements driver.Family. Every device's configuration is
@@ -207,8 +220,8 @@ func (f *Family) Prepare(ctx context.Context, claim *resourceapi.ResourceClaim, 
 	}
 	infos := make([]deviceInfo, len(results))
 	for i, r := range results {
-		if r.Pool != f.nodeName {
-			return nil, fmt.Errorf("request %q: device %s/%s is from pool %q, not this node's", r.Request, r.Pool, r.Device, f.nodeName)
+		if err := driver.CheckResult(attrs.GPUDriver, f.nodeName, r); err != nil {
+			return nil, fmt.Errorf("request %q: %w", r.Request, err)
 		}
 		if infos[i], err = f.lookup(r.Device); err != nil {
 			return nil, fmt.Errorf("request %q: %w", r.Request, err)
@@ -233,42 +246,32 @@ func (f *Family) Prepare(ctx context.Context, claim *resourceapi.ResourceClaim, 
 }
 
 func (f *Family) prepareOne(ctx context.Context, r resourceapi.DeviceRequestAllocationResult, info deviceInfo, cfg *v1alpha1.GpuConfig) (driver.PreparedDevice, error) {
-	p := driver.PreparedDevice{Result: r}
-	var state any
 	switch {
 	case info.mig != nil:
 		rec, err := createMIG(f.lib, info.gpu.UUID, *info.mig, info.placement)
 		if err != nil {
-			return p, err
+			return driver.PreparedDevice{}, err
 		}
 		klog.FromContext(ctx).V(2).Info("Created MIG device", "gpu", info.gpu.UUID, "profile", info.mig.Name, "start", info.placement.Start, "uuid", rec.UUID)
-		p.Edits = migEdits(info.gpu, rec)
-		state = rec
+		return driver.NewPreparedDevice(r, migEdits(info.gpu, rec), rec)
 	case info.kind == kindShared:
 		share, err := shareOf(r, info.gpu, cfg, f.cfg.Shared)
 		if err != nil {
-			return p, err
+			return driver.PreparedDevice{}, err
 		}
 		if err := f.acquireSharing(ctx, share); err != nil {
-			return p, err
+			return driver.PreparedDevice{}, err
 		}
-		p.Edits = sharedEdits(info.gpu, share)
+		edits := sharedEdits(info.gpu, share)
 		if share.Strategy == string(v1alpha1.MPS) {
 			mps := f.mpsEdits(info.gpu.UUID)
-			p.Edits.Env = append(p.Edits.Env, mps.Env...)
-			p.Edits.Mounts = append(p.Edits.Mounts, mps.Mounts...)
+			edits.Env = append(edits.Env, mps.Env...)
+			edits.Mounts = append(edits.Mounts, mps.Mounts...)
 		}
-		state = share
+		return driver.NewPreparedDevice(r, edits, share)
 	default:
-		p.Edits = containerEdits(info.gpu)
-		state = preparedGPU{UUID: info.gpu.UUID, Minor: info.gpu.Minor}
+		return driver.NewPreparedDevice(r, containerEdits(info.gpu), preparedGPU{UUID: info.gpu.UUID, Minor: info.gpu.Minor})
 	}
-	raw, err := json.Marshal(state)
-	if err != nil {
-		return p, fmt.Errorf("encode prepared state: %w", err)
-	}
-	p.State = raw
-	return p, nil
 }
 
 // Unprepare implements driver.Family: MIG partitions are destroyed (found by
@@ -309,10 +312,15 @@ func (f *Family) unprepareOne(ctx context.Context, name string, state json.RawMe
 // belong to no prepared claim (left by a crash, or created by hand) are
 // destroyed, so that their slices can be allocated again.
 func (f *Family) Reconcile(ctx context.Context, prepared []checkpoint.Device) error {
-	if _, _, _, err := f.discover(); err != nil {
+	host, _, _, err := f.discover()
+	if err != nil {
 		return err
 	}
-	keep := map[string]bool{}
+	type placement struct {
+		uuid  string
+		start uint32
+	}
+	keep := map[placement]bool{}
 	f.mu.Lock()
 	f.sharing = nil // rebuilt from the prepared shares below
 	f.mu.Unlock()
@@ -322,30 +330,23 @@ func (f *Family) Reconcile(ctx context.Context, prepared []checkpoint.Device) er
 			continue
 		}
 		if info.mig != nil {
-			keep[fmt.Sprintf("%s/%d", info.gpu.UUID, info.placement.Start)] = true
+			keep[placement{info.gpu.UUID, info.placement.Start}] = true
 		}
 		if info.kind == kindShared && len(d.State) > 0 {
 			f.countShare(d.State)
 		}
 	}
-	f.mu.Lock()
-	host := f.host
-	f.mu.Unlock()
 	for _, g := range host.GPUs {
 		if f.ModeOf(g) != config.ModeMIG {
 			continue
 		}
-		dev, ret := f.lib.DeviceGetHandleByUUID(g.UUID)
-		if ret != nvml.SUCCESS {
-			return nvmlError("find GPU "+g.UUID, ret)
-		}
-		instances, err := listMIG(dev)
+		instances, err := instancesOn(f.lib, g.UUID)
 		if err != nil {
 			return err
 		}
 		sort.Slice(instances, func(i, j int) bool { return instances[i].start < instances[j].start })
 		for _, in := range instances {
-			if keep[fmt.Sprintf("%s/%d", g.UUID, in.start)] {
+			if keep[placement{g.UUID, in.start}] {
 				continue
 			}
 			klog.FromContext(ctx).Info("Destroying MIG partition that belongs to no claim", "gpu", g.UUID, "start", in.start)

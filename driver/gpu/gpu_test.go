@@ -135,8 +135,9 @@ func TestPrepareGivesDeviceNodeAndIdentity(t *testing.T) {
 		t.Fatalf("env %v does not name %s", edits.Env, g.UUID)
 	}
 	tests := map[string]resourceapi.DeviceRequestAllocationResult{
-		"unknown device": {Request: "gpu", Pool: "ws", Device: "gpu-does-not-exist"},
-		"other node":     {Request: "gpu", Pool: "elsewhere", Device: DeviceName(g.UUID)},
+		"unknown device": {Request: "gpu", Driver: attrs.GPUDriver, Pool: "ws", Device: "gpu-does-not-exist"},
+		"other node":     {Request: "gpu", Driver: attrs.GPUDriver, Pool: "elsewhere", Device: DeviceName(g.UUID)},
+		"other driver":   {Request: "gpu", Driver: attrs.CPUDriver, Pool: "ws", Device: DeviceName(g.UUID)},
 	}
 	for name, r := range tests {
 		if _, err := f.Prepare(context.Background(), &resourceapi.ResourceClaim{}, []resourceapi.DeviceRequestAllocationResult{ok, r}); err == nil {

@@ -74,7 +74,7 @@ func (f *Family) Watch(ctx context.Context, changed func()) error {
 		return nvmlError("create event set", ret)
 	}
 	defer func() { _ = set.Free() }()
-	host, err := f.Host()
+	host, _, err := f.discovered()
 	if err != nil {
 		return err
 	}
@@ -88,12 +88,13 @@ func (f *Family) Watch(ctx context.Context, changed func()) error {
 			logger.Info("GPU health events not available", "gpu", g.UUID, "err", nvml.ErrorString(ret))
 		}
 	}
+	recoverAfter := f.cfg.Health.RecoverAfterDuration()
 	for ctx.Err() == nil {
 		data, ret := set.Wait(500)
 		switch ret {
 		case nvml.SUCCESS:
 		case nvml.ERROR_TIMEOUT:
-			if after := f.cfg.Health.RecoverAfterDuration(); after > 0 && f.health.recover(time.Now(), after) {
+			if recoverAfter > 0 && f.health.recover(time.Now(), recoverAfter) {
 				logger.Info("GPU recovered")
 				changed()
 			}

@@ -12,13 +12,14 @@ import (
 // migProfile is one MIG GPU-instance profile a GPU supports, with the
 // placements the hardware allows for it.
 type migProfile struct {
-	ID            int
 	Name          string // NVIDIA's name, e.g. "1g.10gb", "1g.10gb+me"
 	SliceCount    int    // compute slices
 	MemoryBytes   uint64
-	Multiprocs    int
 	Placements    []nvml.GpuInstancePlacement
 	deviceNameTag string
+	// info is NVML's description of the profile, kept from discovery so
+	// that creating a partition need not ask again.
+	info nvml.GpuInstanceProfileInfo
 }
 
 // migLayout is what MIG partitioning looks like on one GPU.
@@ -67,8 +68,8 @@ func discoverMIG(dev nvml.Device, totalMB uint64, allowed []string) (*migLayout,
 			continue
 		}
 		layout.Profiles = append(layout.Profiles, migProfile{
-			ID: id, Name: name, SliceCount: int(info.SliceCount), MemoryBytes: info.MemorySizeMB << 20,
-			Multiprocs: int(info.MultiprocessorCount), Placements: placements, deviceNameTag: deviceTag(name),
+			Name: name, SliceCount: int(info.SliceCount), MemoryBytes: info.MemorySizeMB << 20,
+			Placements: placements, deviceNameTag: deviceTag(name), info: info,
 		})
 	}
 	if len(layout.Profiles) == 0 {

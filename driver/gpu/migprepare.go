@@ -28,10 +28,7 @@ func createMIG(lib nvml.Interface, parentUUID string, p migProfile, placement nv
 	if ret != nvml.SUCCESS {
 		return rec, nvmlError("find GPU "+parentUUID, ret)
 	}
-	info, ret := dev.GetGpuInstanceProfileInfo(p.ID)
-	if ret != nvml.SUCCESS {
-		return rec, nvmlError("get MIG profile "+p.Name, ret)
-	}
+	info := p.info
 	gi, ret := dev.CreateGpuInstanceWithPlacement(&info, &placement)
 	if ret != nvml.SUCCESS {
 		return rec, nvmlError(fmt.Sprintf("create %s GPU instance at memory slice %d", p.Name, placement.Start), ret)
@@ -131,13 +128,18 @@ func listMIG(dev nvml.Device) ([]migInstance, error) {
 	return out, nil
 }
 
+// instancesOn lists the GPU instances on the GPU with uuid.
+func instancesOn(lib nvml.Interface, uuid string) ([]migInstance, error) {
+	dev, ret := lib.DeviceGetHandleByUUID(uuid)
+	if ret != nvml.SUCCESS {
+		return nil, nvmlError("find GPU "+uuid, ret)
+	}
+	return listMIG(dev)
+}
+
 // destroyMIG removes the GPU instance at a placement, if there is one.
 func destroyMIG(lib nvml.Interface, parentUUID string, start uint32) error {
-	dev, ret := lib.DeviceGetHandleByUUID(parentUUID)
-	if ret != nvml.SUCCESS {
-		return nvmlError("find GPU "+parentUUID, ret)
-	}
-	instances, err := listMIG(dev)
+	instances, err := instancesOn(lib, parentUUID)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,8 @@ import (
 
 	"k8s.io/klog/v2"
 	cdispec "tags.cncf.io/container-device-interface/specs-go"
+
+	"github.com/hadron-sched/hadron/driver/cdi"
 )
 
 // devDir is where the kernel's RDMA character devices live.
@@ -113,10 +115,8 @@ func rdmaCMDevNum(ctx context.Context, sysfsRoot string) devNum {
 	return devNumOr(ctx, sysfsRoot, "sys/class/misc/rdma_cm/dev", rdmaCMFallback)
 }
 
-// charNode is a CDI device node with every field set, so that the runtime
-// never looks at the host's /dev (which may lack the node in simulation).
 func charNode(name string, n devNum) *cdispec.DeviceNode {
-	return &cdispec.DeviceNode{Path: devDir + "/" + name, Type: "c", Major: n.Major, Minor: n.Minor}
+	return cdi.CharDevice(devDir+"/"+name, n.Major, n.Minor)
 }
 
 // containerEdits gives a container one NIC's RDMA: its user verbs device,

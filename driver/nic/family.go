@@ -20,7 +20,6 @@ package nic
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	resourceapi "k8s.io/api/resource/v1"
@@ -121,11 +120,8 @@ func (f *Family) Prepare(ctx context.Context, _ *resourceapi.ResourceClaim, resu
 
 // lookup finds the published NIC behind an allocation result.
 func (f *Family) lookup(r resourceapi.DeviceRequestAllocationResult) (*nicDevice, error) {
-	if r.Driver != attrs.NICDriver {
-		return nil, fmt.Errorf("device %s/%s belongs to driver %q, not %s", r.Pool, r.Device, r.Driver, attrs.NICDriver)
-	}
-	if r.Pool != f.nodeName {
-		return nil, fmt.Errorf("device %s/%s is not from this node's pool %q", r.Pool, r.Device, f.nodeName)
+	if err := driver.CheckResult(attrs.NICDriver, f.nodeName, r); err != nil {
+		return nil, err
 	}
 	d, ok := f.byName[r.Device]
 	if !ok {
@@ -154,11 +150,7 @@ func (f *Family) prepareOne(ctx context.Context, r resourceapi.DeviceRequestAllo
 	} else if d.shared {
 		return driver.PreparedDevice{}, fmt.Errorf("allocation of shared NIC records no consumed %s", attrs.NICBandwidth)
 	}
-	raw, err := json.Marshal(state)
-	if err != nil {
-		return driver.PreparedDevice{}, fmt.Errorf("encode prepared state: %w", err)
-	}
-	return driver.PreparedDevice{Result: r, Edits: containerEdits(state, linkLayer(n.RDMA.LinkLayer)), State: raw}, nil
+	return driver.NewPreparedDevice(r, containerEdits(state, linkLayer(n.RDMA.LinkLayer)), state)
 }
 
 // Unprepare implements driver.Family. Prepare changes nothing on the node:

@@ -95,10 +95,12 @@ func OpenHardware(opts HardwareOptions) (*Hardware, error) {
 		return nil, fmt.Errorf("initialise simulated NVML: %s", nvml.ErrorString(ret))
 	}
 	if err := enableSimulatedMIG(lib, opts.GPUConfig); err != nil {
+		_ = lib.Shutdown()
 		return nil, err
 	}
 	topo, err := discoverTopology(opts.SysfsRoot)
 	if err != nil {
+		_ = lib.Shutdown()
 		return nil, err
 	}
 	return &Hardware{NVML: lib, SysfsRoot: filepath.Clean(opts.SysfsRoot), Machine: m, Sim: lib, Topology: topo}, nil

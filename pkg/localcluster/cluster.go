@@ -267,12 +267,7 @@ func start(ctx context.Context, opts Options, bins binaries) (_ *Cluster, finalE
 	if err != nil {
 		return nil, err
 	}
-	insecureHTTP := &http.Client{
-		Timeout: 2 * time.Second,
-		// The components serve with in-memory self-signed certificates;
-		// this client is used for the health probes only.
-		Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}, //nolint:gosec // health probes of local components with self-signed certificates
-	}
+	insecureHTTP := newProbeClient()
 	defer insecureHTTP.CloseIdleConnections()
 	// Both are watched by both waits; the first failure is reported.
 	errCh := make(chan error, 2)
@@ -286,10 +281,7 @@ func start(ctx context.Context, opts Options, bins binaries) (_ *Cluster, finalE
 		errCh <- err
 	}()
 	go func() {
-		// /readyz includes informer and event handler sync.
-		err := waitFor(ctx, "scheduler to become ready", sched, c.running(), func(ctx context.Context) error {
-			return probe(ctx, insecureHTTP, "https://127.0.0.1:"+strconv.Itoa(c.ports.scheduler)+"/readyz", "")
-		})
+		err := c.waitSchedulerReady(ctx, "scheduler to become ready", insecureHTTP, sched)
 		if err == nil {
 			c.progress(opts.SchedulerBinary+" ready", stepStart)
 		}
@@ -530,6 +522,24 @@ func waitFor(ctx context.Context, what string, blame *process, watched []*proces
 		case <-ticker.C:
 		}
 	}
+}
+
+// newProbeClient returns the client for the health probes of the
+// controller-manager and the scheduler, which serve with in-memory
+// self-signed certificates.
+func newProbeClient() *http.Client {
+	return &http.Client{
+		Timeout:   2 * time.Second,
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}, //nolint:gosec // health probes of local components with self-signed certificates
+	}
+}
+
+// waitSchedulerReady waits until the scheduler's /readyz, which includes
+// informer and event handler sync, succeeds.
+func (c *Cluster) waitSchedulerReady(ctx context.Context, what string, client *http.Client, sched *process) error {
+	return waitFor(ctx, what, sched, c.running(), func(ctx context.Context) error {
+		return probe(ctx, client, "https://127.0.0.1:"+strconv.Itoa(c.ports.scheduler)+"/readyz", "")
+	})
 }
 
 // probe does a GET and expects 200.

@@ -2,14 +2,10 @@ package localcluster
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"slices"
-	"strconv"
-	"time"
 )
 
 // RestartScheduler stops the scheduler (SIGTERM, SIGKILL after 10s) and
@@ -43,17 +39,9 @@ func (c *Cluster) RestartScheduler(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("restart scheduler: %w", err)
 	}
-	insecureHTTP := &http.Client{
-		Timeout: 2 * time.Second,
-		// The scheduler serves with an in-memory self-signed certificate;
-		// this client is used for the readiness probe only.
-		Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}, //nolint:gosec // readiness probe of a local component with a self-signed certificate
-	}
+	insecureHTTP := newProbeClient()
 	defer insecureHTTP.CloseIdleConnections()
-	url := "https://127.0.0.1:" + strconv.Itoa(c.ports.scheduler) + "/readyz"
-	if err := waitFor(ctx, "restarted scheduler to become ready", sched, []*process{sched}, func(ctx context.Context) error {
-		return probe(ctx, insecureHTTP, url, "")
-	}); err != nil {
+	if err := c.waitSchedulerReady(ctx, "restarted scheduler to become ready", insecureHTTP, sched); err != nil {
 		return fmt.Errorf("restart scheduler: %w", err)
 	}
 	c.opts.Progress(c.opts.SchedulerBinary + " restarted")

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	v1 "k8s.io/api/core/v1"
 	resourceapi "k8s.io/api/resource/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/types"
@@ -18,15 +17,9 @@ import (
 	"k8s.io/utils/ptr"
 	cdispec "tags.cncf.io/container-device-interface/specs-go"
 
-	"github.com/hadron-sched/hadron/driver/checkpoint"
 	"github.com/hadron-sched/hadron/pkg/attrs"
 	"github.com/hadron-sched/hadron/pkg/kube"
 	"github.com/hadron-sched/hadron/pkg/nodesim"
-)
-
-const (
-	cpuClass = "cpu.hadron.dev"
-	nicClass = "nic.hadron.dev"
 )
 
 // cpuRequest asks for n exclusive CPUs of one NUMA node.
@@ -47,12 +40,8 @@ func matchAttribute(attr resourceapi.QualifiedName, requests ...string) resource
 // one L3 group.
 func preparedCPUs(t *testing.T, n *nodesim.Node) map[types.UID]cpuset.CPUSet {
 	t.Helper()
-	cp, err := checkpoint.NewStore(n.CheckpointPath(attrs.CPUDriver)).Load()
-	if err != nil {
-		t.Fatal(err)
-	}
 	out := map[types.UID]cpuset.CPUSet{}
-	for uid, c := range cp.Claims {
+	for uid, c := range loadCheckpoint(t, n, attrs.CPUDriver).Claims {
 		set := cpuset.New()
 		for _, d := range c.Devices {
 			var s struct {
@@ -115,7 +104,7 @@ func TestGPUsCPUsAndNICOnOneNUMANode(t *testing.T) {
 	node := env.Sim.Node(dgxNode)
 	pod := devicesPod(t, ns, "aligned", dgxNode, resourceapi.DeviceClaim{
 		Requests: []resourceapi.DeviceRequest{
-			request("gpus", "gpu.hadron.dev", 4),
+			request("gpus", gpuClass, 4),
 			cpuRequest("cpus", 32),
 			request("nic", nicClass, 1, `device.attributes["nic.hadron.dev"].linkLayer == "InfiniBand"`),
 		},
@@ -156,11 +145,11 @@ func TestGPUsCPUsAndNICOnOneNUMANode(t *testing.T) {
 	}
 
 	impossible := devicesPod(t, ns, "five-aligned", dgxNode, resourceapi.DeviceClaim{
-		Requests:    []resourceapi.DeviceRequest{request("gpus", "gpu.hadron.dev", 5), request("nic", nicClass, 1)},
+		Requests:    []resourceapi.DeviceRequest{request("gpus", gpuClass, 5), request("nic", nicClass, 1)},
 		Constraints: []resourceapi.DeviceConstraint{matchAttribute(attrs.NUMANode, "gpus", "nic")},
 	})
 	pending := waitPod(t, ns, impossible.Name, time.Minute, unschedulable)
-	if msg := scheduledMessage(pending); !strings.Contains(msg, string(attrs.NUMANode)) || !strings.Contains(msg, `"gpus"`) {
+	if msg := unscheduledMessage(pending); !strings.Contains(msg, string(attrs.NUMANode)) || !strings.Contains(msg, `"gpus"`) {
 		t.Errorf("unschedulable message does not say why: %q", msg)
 	}
 	deletePodAndWait(t, ns, pod.Name)
@@ -170,21 +159,12 @@ func TestGPUsCPUsAndNICOnOneNUMANode(t *testing.T) {
 	}
 }
 
-func scheduledMessage(p *v1.Pod) string {
-	for _, c := range p.Status.Conditions {
-		if c.Type == v1.PodScheduled {
-			return c.Message
-		}
-	}
-	return ""
-}
-
 // TestGPUAndNICOnOnePCIeRoot pairs a GPU with the NIC behind the same PCIe
 // switch, as GPUDirect RDMA needs.
 func TestGPUAndNICOnOnePCIeRoot(t *testing.T) {
 	ns := namespace(t)
 	pod := devicesPod(t, ns, "gdr", dgxNode, resourceapi.DeviceClaim{
-		Requests:    []resourceapi.DeviceRequest{request("gpu", "gpu.hadron.dev", 1), request("nic", nicClass, 1)},
+		Requests:    []resourceapi.DeviceRequest{request("gpu", gpuClass, 1), request("nic", nicClass, 1)},
 		Constraints: []resourceapi.DeviceConstraint{matchAttribute(attrs.PCIeRoot, "gpu", "nic")},
 	})
 	pod = waitPod(t, ns, pod.Name, time.Minute, running)

@@ -2,6 +2,7 @@ package localenv_test
 
 import (
 	"context"
+	"io/fs"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -26,8 +27,12 @@ func TestExamplesAreAccepted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(pods.Items) < 4 {
-		t.Fatalf("%d example pods accepted, want one per example", len(pods.Items))
+	examples, err := fs.Glob(deploy.Examples, "examples/*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pods.Items) != len(examples) {
+		t.Fatalf("%d example pods accepted, want one per example (%d)", len(pods.Items), len(examples))
 	}
 	for _, p := range pods.Items {
 		deletePodAndWait(t, ns, p.Name)

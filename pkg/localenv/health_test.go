@@ -63,7 +63,7 @@ func TestXIDTaintsTheGPU(t *testing.T) {
 	if err != nil {
 		t.Fatalf("device %s not tainted after XID 79", name)
 	}
-	pod := claimPod(t, ns, "on-broken-gpu", wsNode, request("gpu", attrs.GPUDriver, 1, fmt.Sprintf(`device.attributes["gpu.hadron.dev"].uuid == %q`, uuid)))
+	pod := claimPod(t, ns, "on-broken-gpu", wsNode, request("gpu", gpuClass, 1, onUUID(uuid)))
 	waitPod(t, ns, pod.Name, time.Minute, unschedulable)
 	other, err := publishedDevice(ctx, wsNode, gpu.DeviceName(gpuUUID(t, wsNode, 0)))
 	if err != nil || tainted(other) != "" {

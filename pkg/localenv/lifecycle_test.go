@@ -29,9 +29,10 @@ func cdiWriter(t *testing.T, n *nodesim.Node) *cdi.Writer {
 	return w
 }
 
-func loadCheckpoint(t *testing.T, n *nodesim.Node) *checkpoint.Checkpoint {
+// loadCheckpoint reads the checkpoint of one of the node's drivers.
+func loadCheckpoint(t *testing.T, n *nodesim.Node, driver string) *checkpoint.Checkpoint {
 	t.Helper()
-	cp, err := checkpoint.NewStore(n.CheckpointPath(attrs.GPUDriver)).Load()
+	cp, err := checkpoint.NewStore(n.CheckpointPath(driver)).Load()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +74,7 @@ func TestWholeGPULifecycle(t *testing.T) {
 		!strings.Contains(strings.Join(spec.Devices[0].ContainerEdits.Env, " "), uuid) {
 		t.Fatalf("CDI spec does not name the allocated GPU %s (%s): %s", dev.Device, uuid, raw)
 	}
-	if entry := loadCheckpoint(t, node).Claims[claim.UID]; entry == nil || entry.State != checkpoint.PrepareCompleted {
+	if entry := loadCheckpoint(t, node, attrs.GPUDriver).Claims[claim.UID]; entry == nil || entry.State != checkpoint.PrepareCompleted {
 		t.Fatalf("checkpoint entry for the claim: %+v", entry)
 	}
 
@@ -81,7 +82,7 @@ func TestWholeGPULifecycle(t *testing.T) {
 	if _, err := os.Stat(cdiWriter(t, node).SpecPath(claim.UID)); !os.IsNotExist(err) {
 		t.Fatalf("CDI spec still on disk after the pod ended: %v", err)
 	}
-	if cp := loadCheckpoint(t, node); len(cp.Claims) != 0 {
+	if cp := loadCheckpoint(t, node, attrs.GPUDriver); len(cp.Claims) != 0 {
 		t.Fatalf("checkpoint not empty: %+v", cp.Claims)
 	}
 }
@@ -98,14 +99,7 @@ func TestGPUsOnOneNUMANode(t *testing.T) {
 
 	// A DGX H100 has four GPUs per NUMA node: five cannot be aligned.
 	impossible := gpuPod(t, ns, "five-aligned", dgxNode, 5, true)
-	pending := waitPod(t, ns, impossible.Name, time.Minute, func(p *v1.Pod) bool {
-		for _, c := range p.Status.Conditions {
-			if c.Type == v1.PodScheduled && c.Status == v1.ConditionFalse && c.Reason == v1.PodReasonUnschedulable {
-				return true
-			}
-		}
-		return false
-	})
+	pending := waitPod(t, ns, impossible.Name, time.Minute, unschedulable)
 	if pending.Spec.NodeName != "" {
 		t.Fatalf("impossible claim was scheduled to %s", pending.Spec.NodeName)
 	}
@@ -123,7 +117,7 @@ func TestDriverRestartKeepsPreparedClaims(t *testing.T) {
 	node := env.Sim.Node(wsNode)
 	pod := waitPod(t, ns, gpuPod(t, ns, "survivor", wsNode, 1, false).Name, time.Minute, running)
 	claim := podClaim(t, pod)
-	before := loadCheckpoint(t, node).Claims[claim.UID]
+	before := loadCheckpoint(t, node, attrs.GPUDriver).Claims[claim.UID]
 	if before == nil {
 		t.Fatal("claim not in checkpoint")
 	}
@@ -154,7 +148,7 @@ func TestDriverRestartKeepsPreparedClaims(t *testing.T) {
 	}
 
 	deletePodAndWait(t, ns, pod.Name)
-	if cp := loadCheckpoint(t, node); cp.Claims[claim.UID] != nil {
+	if cp := loadCheckpoint(t, node, attrs.GPUDriver); cp.Claims[claim.UID] != nil {
 		t.Fatal("claim still prepared after its pod ended")
 	}
 }

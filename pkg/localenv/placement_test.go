@@ -2,14 +2,13 @@ package localenv_test
 
 import (
 	"context"
-	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
 	resourceapi "k8s.io/api/resource/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 
@@ -18,7 +17,8 @@ import (
 	"github.com/hadron-sched/hadron/pkg/kube"
 )
 
-const defaultScheduler = "default-scheduler"
+// defaultScheduler is the upstream profile, kept for comparison.
+const defaultScheduler = v1.DefaultSchedulerName
 
 // TestHadronPacksNUMANode: after a first GPU pod on the DGX's NUMA node 1,
 // hadron-scheduler gives the next single-GPU pod a GPU on NUMA node 1 too,
@@ -52,33 +52,18 @@ func TestHadronSharesActiveGPU(t *testing.T) {
 	waitNothingAllocated(t, shrNode, attrs.GPUDriver)
 	second := gpuUUID(t, shrNode, 1)
 
-	first := placedDevice(t, ns, "first", shrNode, demo.SchedulerName, shareRequest("gpu", 250, onUUID(second)))
+	first := placedDevice(t, ns, "first", shrNode, demo.SchedulerName, shareRequest(250, onUUID(second)))
 	if u, _ := first.String(attrs.GPUUUID); u != second {
 		t.Fatalf("first share on %s, want GPU %s", first.Device, second)
 	}
-	packed := placedDevice(t, ns, "packed", shrNode, demo.SchedulerName, shareRequest("gpu", 250))
+	packed := placedDevice(t, ns, "packed", shrNode, demo.SchedulerName, shareRequest(250))
 	if u, _ := packed.String(attrs.GPUUUID); u != second {
 		t.Errorf("hadron-scheduler put the second share on %s; want the active GPU %s", packed.Device, second)
 	}
-	upstream := placedDevice(t, ns, "upstream", shrNode, defaultScheduler, shareRequest("gpu", 250))
+	upstream := placedDevice(t, ns, "upstream", shrNode, defaultScheduler, shareRequest(250))
 	if u, _ := upstream.String(attrs.GPUUUID); u != gpuUUID(t, shrNode, 0) {
 		t.Errorf("default-scheduler put the third share on %s; want the first published GPU", upstream.Device)
 	}
-}
-
-const gpuClass = "gpu.hadron.dev"
-
-func onUUID(uuid string) string {
-	return fmt.Sprintf(`device.attributes["gpu.hadron.dev"].uuid == %q`, uuid)
-}
-
-// shareRequest asks for milli thousandths of one shared GPU.
-func shareRequest(name string, milli int64, cel ...string) resourceapi.DeviceRequest {
-	r := request(name, sharedClass, 1, cel...)
-	r.Exactly.Capacity = &resourceapi.CapacityRequirements{Requests: map[resourceapi.QualifiedName]resource.Quantity{
-		attrs.GPUCompute: *resource.NewQuantity(milli, resource.DecimalSI),
-	}}
-	return r
 }
 
 // placedDevice runs a pod with one claim of one request on node, scheduled
@@ -86,27 +71,7 @@ func shareRequest(name string, milli int64, cel ...string) resourceapi.DeviceReq
 // is deleted when the test ends, after the ones created after it.
 func placedDevice(t *testing.T, ns, name, node, schedulerName string, r resourceapi.DeviceRequest) kube.AllocatedDevice {
 	t.Helper()
-	ctx := context.Background()
-	tmpl := &resourceapi.ResourceClaimTemplate{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
-		Spec:       resourceapi.ResourceClaimTemplateSpec{Spec: resourceapi.ResourceClaimSpec{Devices: resourceapi.DeviceClaim{Requests: []resourceapi.DeviceRequest{r}}}},
-	}
-	if _, err := env.Client.ResourceV1().ResourceClaimTemplates(ns).Create(ctx, tmpl, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	pod := &v1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
-		Spec: v1.PodSpec{
-			SchedulerName:  schedulerName,
-			NodeSelector:   map[string]string{v1.LabelHostname: node},
-			ResourceClaims: []v1.PodResourceClaim{{Name: "devices", ResourceClaimTemplateName: &name}},
-			Containers: []v1.Container{{Name: "main", Image: "registry.example.org/research/workspace:latest",
-				Resources: v1.ResourceRequirements{Claims: []v1.ResourceClaim{{Name: "devices"}}}}},
-		},
-	}
-	if _, err := env.Client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	profileDevicesPod(t, ns, name, node, schedulerName, resourceapi.DeviceClaim{Requests: []resourceapi.DeviceRequest{r}})
 	t.Cleanup(func() { deletePodAndWait(t, ns, name) })
 	devices := podDevices(t, waitPod(t, ns, name, time.Minute, running))
 	if len(devices) != 1 {
@@ -115,10 +80,10 @@ func placedDevice(t *testing.T, ns, name, node, schedulerName string, r resource
 	return devices[0]
 }
 
-// waitNothingAllocated waits until no claim holds a device of the driver
+// waitNothingAllocated waits until no claim holds a device of the drivers
 // on node: pods of earlier tests are deleted, but their claims are
 // deallocated asynchronously.
-func waitNothingAllocated(t *testing.T, node, driver string) {
+func waitNothingAllocated(t *testing.T, node string, drivers ...string) {
 	t.Helper()
 	var held []string
 	err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
@@ -132,7 +97,7 @@ func waitNothingAllocated(t *testing.T, node, driver string) {
 				continue
 			}
 			for _, r := range c.Status.Allocation.Devices.Results {
-				if r.Driver == driver && r.Pool == node {
+				if r.Pool == node && slices.Contains(drivers, r.Driver) {
 					held = append(held, c.Namespace+"/"+c.Name+":"+r.Device)
 				}
 			}
@@ -140,6 +105,6 @@ func waitNothingAllocated(t *testing.T, node, driver string) {
 		return len(held) == 0, nil
 	})
 	if err != nil {
-		t.Fatalf("devices of %s on %s still allocated: %s", driver, node, strings.Join(held, ", "))
+		t.Fatalf("devices of %s on %s still allocated: %s", strings.Join(drivers, ", "), node, strings.Join(held, ", "))
 	}
 }

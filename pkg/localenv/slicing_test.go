@@ -47,65 +47,10 @@ func gpuUUID(t *testing.T, node string, index int64) string {
 	return uuid
 }
 
-// claimPod creates a pod pinned to node whose one claim has the given
-// requests.
-func claimPod(t *testing.T, ns, name, node string, requests ...resourceapi.DeviceRequest) *v1.Pod {
-	t.Helper()
-	return configuredClaimPod(t, ns, name, node, nil, requests...)
-}
-
 // configuredClaimPod is claimPod with device configuration in the claim.
 func configuredClaimPod(t *testing.T, ns, name, node string, config []resourceapi.DeviceClaimConfiguration, requests ...resourceapi.DeviceRequest) *v1.Pod {
 	t.Helper()
 	return devicesPod(t, ns, name, node, resourceapi.DeviceClaim{Requests: requests, Config: config})
-}
-
-// devicesPod creates a claim template with the given device claim and a
-// pod using it, pinned to node.
-func devicesPod(t *testing.T, ns, name, node string, devices resourceapi.DeviceClaim) *v1.Pod {
-	t.Helper()
-	ctx := context.Background()
-	tmpl := &resourceapi.ResourceClaimTemplate{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
-		Spec:       resourceapi.ResourceClaimTemplateSpec{Spec: resourceapi.ResourceClaimSpec{Devices: devices}},
-	}
-	if _, err := env.Client.ResourceV1().ResourceClaimTemplates(ns).Create(ctx, tmpl, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	pod := &v1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
-		Spec: v1.PodSpec{
-			SchedulerName:  "hadron-scheduler",
-			NodeSelector:   map[string]string{v1.LabelHostname: node},
-			ResourceClaims: []v1.PodResourceClaim{{Name: "devices", ResourceClaimTemplateName: &name}},
-			Containers: []v1.Container{{Name: "main", Image: "registry.example.org/research/workspace:latest",
-				Resources: v1.ResourceRequirements{Claims: []v1.ResourceClaim{{Name: "devices"}}}}},
-		},
-	}
-	created, err := env.Client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return created
-}
-
-func request(name, class string, count int64, cel ...string) resourceapi.DeviceRequest {
-	r := resourceapi.DeviceRequest{Name: name, Exactly: &resourceapi.ExactDeviceRequest{
-		DeviceClassName: class, AllocationMode: resourceapi.DeviceAllocationModeExactCount, Count: count,
-	}}
-	for _, expr := range cel {
-		r.Exactly.Selectors = append(r.Exactly.Selectors, resourceapi.DeviceSelector{CEL: &resourceapi.CELDeviceSelector{Expression: expr}})
-	}
-	return r
-}
-
-func unschedulable(p *v1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == v1.PodScheduled && c.Status == v1.ConditionFalse && c.Reason == v1.PodReasonUnschedulable {
-			return true
-		}
-	}
-	return false
 }
 
 // migCount is how many MIG devices exist on a simulated GPU.
@@ -127,11 +72,6 @@ func migCount(t *testing.T, n *nodesim.Node, uuid string) int {
 	}
 	return count
 }
-
-const (
-	migClass    = "mig.gpu.hadron.dev"
-	sharedClass = "shared.gpu.hadron.dev"
-)
 
 func onGPU(uuid string) string {
 	return fmt.Sprintf(`device.attributes["gpu.hadron.dev"].parentUUID == %q`, uuid)
@@ -160,7 +100,7 @@ func TestMIGFillsAGPUExactly(t *testing.T) {
 	}
 
 	eighth := claimPod(t, ns, "eighth", migNode, request("mig", migClass, 1, oneG, onGPU(uuid)))
-	whole := claimPod(t, ns, "whole", migNode, request("gpu", attrs.GPUDriver, 1, fmt.Sprintf(`device.attributes["gpu.hadron.dev"].uuid == %q`, uuid)))
+	whole := claimPod(t, ns, "whole", migNode, request("gpu", gpuClass, 1, onUUID(uuid)))
 	waitPod(t, ns, eighth.Name, time.Minute, unschedulable)
 	waitPod(t, ns, whole.Name, time.Minute, unschedulable)
 
@@ -250,13 +190,8 @@ func TestMIGCrashRecovery(t *testing.T) {
 func TestSharedGPUNeverOvercommits(t *testing.T) {
 	ns := namespace(t)
 	uuid := gpuUUID(t, shrNode, 0)
-	byUUID := fmt.Sprintf(`device.attributes["gpu.hadron.dev"].uuid == %q`, uuid)
 	share := func(name string, milli int64) *v1.Pod {
-		r := request("gpu", sharedClass, 1, byUUID)
-		r.Exactly.Capacity = &resourceapi.CapacityRequirements{Requests: map[resourceapi.QualifiedName]resource.Quantity{
-			attrs.GPUCompute: *resource.NewQuantity(milli, resource.DecimalSI),
-		}}
-		return claimPod(t, ns, name, shrNode, r)
+		return claimPod(t, ns, name, shrNode, shareRequest(milli, onUUID(uuid)))
 	}
 	big := waitPod(t, ns, share("six-tenths", 600).Name, time.Minute, running)
 	small := waitPod(t, ns, share("four-tenths", 400).Name, time.Minute, running)
@@ -282,7 +217,7 @@ func TestMPSShareRunsADaemon(t *testing.T) {
 	ns := namespace(t)
 	node := env.Sim.Node(shrNode)
 	uuid := gpuUUID(t, shrNode, 1)
-	r := request("gpu", sharedClass, 1, fmt.Sprintf(`device.attributes["gpu.hadron.dev"].uuid == %q`, uuid))
+	r := request("gpu", sharedClass, 1, onUUID(uuid))
 	mps := []resourceapi.DeviceClaimConfiguration{{
 		Requests: []string{"gpu"},
 		DeviceConfiguration: resourceapi.DeviceConfiguration{Opaque: &resourceapi.OpaqueDeviceConfiguration{

@@ -3,6 +3,7 @@ package localenv_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,7 +25,6 @@ import (
 	watchtools "k8s.io/client-go/tools/watch"
 
 	"github.com/hadron-sched/hadron/deploy"
-	"github.com/hadron-sched/hadron/pkg/attrs"
 	"github.com/hadron-sched/hadron/pkg/demo"
 	"github.com/hadron-sched/hadron/pkg/kube"
 )
@@ -39,6 +39,9 @@ const (
 	burstPods    = 100
 	burstClaimTp = "one-gpu"
 )
+
+// quotaNamespaces are the tenant's namespaces.
+var quotaNamespaces = []string{"quota-a", "quota-b", "quota-c"}
 
 // TestTenantQuota runs a burst of 100 one-GPU pods in three namespaces of
 // one tenant whose quota is 4 GPUs, on a node with 8, through both
@@ -64,7 +67,7 @@ func TestTenantQuota(t *testing.T) {
 		t.Fatal(err)
 	}
 	tenant := createTenant(t, dyn, map[string]string{gpuQuota: "4"})
-	namespaces := []string{"quota-a", "quota-b", "quota-c"}
+	namespaces := quotaNamespaces
 	for _, ns := range namespaces {
 		tenantNamespace(t, ns, tenant)
 	}
@@ -77,7 +80,7 @@ func TestTenantQuota(t *testing.T) {
 		wg.Go(func() {
 			schedulerName := demo.SchedulerName
 			if i%2 == 1 {
-				schedulerName = v1.DefaultSchedulerName
+				schedulerName = defaultScheduler
 			}
 			quotaPod(t, namespaces[i%len(namespaces)], fmt.Sprintf("burst-%03d", i), schedulerName)
 		})
@@ -159,13 +162,13 @@ func createTenant(t *testing.T, dyn dynamic.Interface, labels map[string]string)
 	t.Cleanup(func() {
 		ctx := context.Background()
 		_ = dyn.Resource(tenantGVR).Delete(ctx, quotaTenant, metav1.DeleteOptions{})
-		for _, ns := range []string{"quota-a", "quota-b", "quota-c"} {
+		for _, ns := range quotaNamespaces {
 			_ = env.Client.CoreV1().Pods(ns).DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: new(int64(0))}, metav1.ListOptions{})
 			_ = env.Client.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})
 		}
 		// Other tests need the node's GPUs back.
 		_ = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-			for _, ns := range []string{"quota-a", "quota-b", "quota-c"} {
+			for _, ns := range quotaNamespaces {
 				if _, err := env.Client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 					return false, nil
 				}
@@ -194,9 +197,7 @@ func tenantNamespace(t *testing.T, name string, tenant *unstructured.Unstructure
 	tmpl := &resourceapi.ResourceClaimTemplate{
 		ObjectMeta: metav1.ObjectMeta{Name: burstClaimTp},
 		Spec: resourceapi.ResourceClaimTemplateSpec{Spec: resourceapi.ResourceClaimSpec{Devices: resourceapi.DeviceClaim{
-			Requests: []resourceapi.DeviceRequest{{Name: "gpu", Exactly: &resourceapi.ExactDeviceRequest{
-				DeviceClassName: attrs.GPUDriver, AllocationMode: resourceapi.DeviceAllocationModeExactCount, Count: 1,
-			}}},
+			Requests: []resourceapi.DeviceRequest{request("gpu", gpuClass, 1)},
 		}}},
 	}
 	if _, err := env.Client.ResourceV1().ResourceClaimTemplates(name).Create(ctx, tmpl, metav1.CreateOptions{}); err != nil {
@@ -208,21 +209,8 @@ func tenantNamespace(t *testing.T, name string, tenant *unstructured.Unstructure
 // the DGX node, which has 8.
 func quotaPod(t *testing.T, ns, name, schedulerName string) {
 	t.Helper()
-	pod := &v1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
-		Spec: v1.PodSpec{
-			SchedulerName: schedulerName,
-			NodeSelector:  map[string]string{v1.LabelHostname: dgxNode},
-			Containers: []v1.Container{{
-				Name: "main", Image: "registry.example.org/research/workspace:latest",
-				Resources: v1.ResourceRequirements{
-					Requests: v1.ResourceList{v1.ResourceCPU: resource.MustParse("10m"), v1.ResourceMemory: resource.MustParse("16Mi")},
-					Claims:   []v1.ResourceClaim{{Name: "gpu"}},
-				},
-			}},
-			ResourceClaims: []v1.PodResourceClaim{{Name: "gpu", ResourceClaimTemplateName: new(burstClaimTp)}},
-		},
-	}
+	pod := templatePod(ns, name, dgxNode, schedulerName, burstClaimTp)
+	pod.Spec.Containers[0].Resources.Requests = v1.ResourceList{v1.ResourceCPU: resource.MustParse("10m"), v1.ResourceMemory: resource.MustParse("16Mi")}
 	if _, err := env.Client.CoreV1().Pods(ns).Create(t.Context(), pod, metav1.CreateOptions{}); err != nil {
 		t.Error(err)
 	}
@@ -326,22 +314,26 @@ func tenantPods(t *testing.T, namespaces []string) []v1.Pod {
 	return pods
 }
 
+// newPods lists the pods of the namespaces other than those in skip that
+// satisfy cond.
+func newPods(t *testing.T, namespaces []string, skip []v1.Pod, cond func(*v1.Pod) bool) []v1.Pod {
+	t.Helper()
+	var found []v1.Pod
+	for _, p := range tenantPods(t, namespaces) {
+		if !slices.ContainsFunc(skip, func(s v1.Pod) bool { return s.UID == p.UID }) && cond(&p) {
+			found = append(found, p)
+		}
+	}
+	return found
+}
+
 // waitPods waits until n pods other than those in skip satisfy cond and
 // returns them.
 func waitPods(t *testing.T, namespaces []string, n int, skip []v1.Pod, what string, cond func(*v1.Pod) bool) []v1.Pod {
 	t.Helper()
-	old := map[types.UID]bool{}
-	for _, p := range skip {
-		old[p.UID] = true
-	}
 	var found []v1.Pod
 	err := wait.PollUntilContextTimeout(t.Context(), 100*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
-		found = nil
-		for _, p := range tenantPods(t, namespaces) {
-			if !old[p.UID] && p.DeletionTimestamp == nil && cond(&p) {
-				found = append(found, p)
-			}
-		}
+		found = newPods(t, namespaces, skip, func(p *v1.Pod) bool { return p.DeletionTimestamp == nil && cond(p) })
 		return len(found) >= n, nil
 	})
 	if err != nil {
@@ -360,18 +352,8 @@ func waitRunning(t *testing.T, namespaces []string, n int, skip []v1.Pod) []v1.P
 
 func waitBound(t *testing.T, namespaces []string, n int, skip []v1.Pod) {
 	t.Helper()
-	old := map[types.UID]bool{}
-	for _, p := range skip {
-		old[p.UID] = true
-	}
 	err := wait.PollUntilContextTimeout(t.Context(), 20*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
-		bound := 0
-		for _, p := range tenantPods(t, namespaces) {
-			if !old[p.UID] && p.Spec.NodeName != "" {
-				bound++
-			}
-		}
-		return bound >= n, nil
+		return len(newPods(t, namespaces, skip, func(p *v1.Pod) bool { return p.Spec.NodeName != "" })) >= n, nil
 	})
 	if err != nil {
 		t.Fatalf("no new pod bound: %v", err)
@@ -402,22 +384,9 @@ func deletePods(t *testing.T, pods []v1.Pod) {
 // waitPodMessage waits until the pod's PodScheduled condition says want.
 func waitPodMessage(t *testing.T, pod v1.Pod, want string) {
 	t.Helper()
-	var msg string
-	err := wait.PollUntilContextTimeout(t.Context(), 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-		p, err := env.Client.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
-		if err != nil {
-			return false, err
-		}
-		for _, c := range p.Status.Conditions {
-			if c.Type == v1.PodScheduled && c.Status == v1.ConditionFalse {
-				msg = c.Message
-			}
-		}
-		return strings.Contains(msg, want), nil
+	waitPod(t, pod.Namespace, pod.Name, 30*time.Second, func(p *v1.Pod) bool {
+		return strings.Contains(unscheduledMessage(p), want)
 	})
-	if err != nil {
-		t.Fatalf("pod %s/%s: scheduling message %q does not contain %q", pod.Namespace, pod.Name, msg, want)
-	}
 }
 
 // waitQuotaMap waits until the namespace's quota ConfigMap has want among
@@ -457,7 +426,9 @@ func waitTenantEvent(t *testing.T, tenant *unstructured.Unstructured, want strin
 	t.Helper()
 	var notes []string
 	err := wait.PollUntilContextTimeout(t.Context(), 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-		list, err := env.Client.EventsV1().Events(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
+		list, err := env.Client.EventsV1().Events(metav1.NamespaceAll).List(ctx, metav1.ListOptions{
+			FieldSelector: "regarding.kind=Tenant,regarding.name=" + tenant.GetName() + ",type=" + v1.EventTypeWarning,
+		})
 		if err != nil {
 			return false, err
 		}

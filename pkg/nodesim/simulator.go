@@ -74,6 +74,7 @@ type Simulator struct {
 
 	mu       sync.Mutex
 	nodes    map[string]*Node
+	starting map[string]bool    // names of nodes being added
 	added    int                // nodes ever added, numbering them
 	lastSeen map[string]*v1.Pod // last state of each pod, to unprepare after it is gone
 }
@@ -99,6 +100,7 @@ func Start(ctx context.Context, opts Options) (*Simulator, error) {
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "nodesim-pods"}),
 		cancel:   cancel,
 		nodes:    map[string]*Node{},
+		starting: map[string]bool{},
 		lastSeen: map[string]*v1.Pod{},
 	}
 	s.broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: opts.Client.CoreV1().Events("")})
@@ -151,22 +153,29 @@ func Start(ctx context.Context, opts Options) (*Simulator, error) {
 
 // AddNode starts one more simulated node.
 func (s *Simulator) AddNode(ctx context.Context, spec NodeSpec) error {
+	// The name is taken before the node starts: nodes start concurrently,
+	// and two of one name would share a directory and a Node object.
 	s.mu.Lock()
 	_, exists := s.nodes[spec.Name]
+	if exists || s.starting[spec.Name] {
+		s.mu.Unlock()
+		return fmt.Errorf("node %s is already simulated", spec.Name)
+	}
+	s.starting[spec.Name] = true
 	index := s.added
 	s.added++
 	s.mu.Unlock()
-	if exists {
-		return fmt.Errorf("node %s is already simulated", spec.Name)
-	}
 	recorder := s.broadcaster.NewRecorder(scheme.Scheme, v1.EventSource{Component: "kubelet", Host: spec.Name})
 	n, err := startNode(ctx, s, spec, filepath.Join(s.opts.WorkDir, spec.Name), recorder, index)
+	s.mu.Lock()
+	delete(s.starting, spec.Name)
+	if err == nil {
+		s.nodes[spec.Name] = n
+	}
+	s.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("node %s: %w", spec.Name, err)
 	}
-	s.mu.Lock()
-	s.nodes[spec.Name] = n
-	s.mu.Unlock()
 	// Pods may already be bound to this node (a restarted simulator).
 	pods, _ := s.podIndex.ByIndex(nodeNameIndex, spec.Name)
 	for _, obj := range pods {

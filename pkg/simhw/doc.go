@@ -115,13 +115,13 @@
 // # sysfs
 //
 // Machine.WriteSysfs writes root/sys/... (and root/proc/cpuinfo, meminfo)
-// matching the machine: CPUs with their topology and caches (L1d, L1i and
-// L2 per core, L3 per group of cpu.coresPerL3 cores, sizes from the CPU
-// model), NUMA nodes, and the PCI tree with every GPU and NIC behind its
-// root port (and PCIe switch), as Linux lays it out. NICs have their
-// netdev (sys/class/net) and, with RDMA, their InfiniBand and user verbs
-// devices (sys/class/infiniband, sys/class/infiniband_verbs) and the
-// rdma_cm device. Point deviceattribute at the sys directory
+// matching the machine: CPUs with their topology and caches (L2 per core,
+// L3 per group of cpu.coresPerL3 cores, sizes from the CPU model), NUMA
+// nodes, and the PCI tree with every GPU and NIC behind its root port (and
+// PCIe switch), as Linux lays it out. NICs have their netdev
+// (sys/class/net) and, with RDMA, their InfiniBand and user verbs devices
+// (sys/class/infiniband, sys/class/infiniband_verbs) and the rdma_cm
+// device. Point deviceattribute at the sys directory
 // (deviceattribute.WithFSFromRoot(filepath.Join(root, "sys"))) and ghw at
 // root as its chroot.
 package simhw

@@ -204,18 +204,23 @@ gpus:
 		{"oversized", strings.Repeat("#", maxDescriptionBytes+1), "larger than"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse([]byte(tt.doc))
-			if err == nil {
-				t.Fatal("Parse() = nil error")
-			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("Parse() = %q, want it to contain %q", err, tt.want)
-			}
-			if strings.Contains(err.Error(), "\n") {
-				t.Errorf("Parse() = %q, want one line", err)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { wantParseError(t, tt.doc, tt.want) })
+	}
+}
+
+// wantParseError checks that Parse rejects doc with a one-line error
+// containing want.
+func wantParseError(t *testing.T, doc, want string) {
+	t.Helper()
+	_, err := Parse([]byte(doc))
+	if err == nil {
+		t.Fatal("Parse() = nil error")
+	}
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("Parse() = %q, want it to contain %q", err, want)
+	}
+	if strings.Contains(err.Error(), "\n") {
+		t.Errorf("Parse() = %q, want one line", err)
 	}
 }
 

@@ -3,7 +3,7 @@ package simhw
 import (
 	"fmt"
 	"math"
-	"strings"
+	"net"
 )
 
 // NIC describes one network adapter PCI function and where it sits. A
@@ -79,6 +79,14 @@ var nicModels = map[string]nicModel{
 // NICModels returns the sorted names accepted in NIC.Model.
 func NICModels() []string {
 	return sortedKeys(nicModels)
+}
+
+// pairedIndex is PairedGPU, or -1 for a NIC on a root port of its own.
+func (n *NIC) pairedIndex() int {
+	if n.PairedGPU == nil {
+		return -1
+	}
+	return *n.PairedGPU
 }
 
 // class returns the PCI class the adapter reports: ConnectX ports set to
@@ -175,23 +183,15 @@ func (m *Machine) nicGUID(i int) [8]byte {
 func (m *Machine) netdevAddress(i int) string {
 	if m.NICs[i].LinkLayer != linkLayerInfiniBand {
 		mac := m.nicMAC(i)
-		return colonHex(mac[:])
+		return net.HardwareAddr(mac[:]).String()
 	}
 	h := digest("ipoib-qpn", m.Name, i)
 	guid := m.nicGUID(i)
 	addr := []byte{0x00, h[0], h[1], h[2], 0xfe, 0x80, 0, 0, 0, 0, 0, 0}
-	return colonHex(append(addr, guid[:]...))
+	return net.HardwareAddr(append(addr, guid[:]...)).String()
 }
 
 // formatGUID writes a GUID as node_guid does: "b83f:d203:00a1:b2c4".
 func formatGUID(g [8]byte) string {
 	return fmt.Sprintf("%02x%02x:%02x%02x:%02x%02x:%02x%02x", g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7])
-}
-
-func colonHex(b []byte) string {
-	parts := make([]string, len(b))
-	for i, x := range b {
-		parts[i] = fmt.Sprintf("%02x", x)
-	}
-	return strings.Join(parts, ":")
 }

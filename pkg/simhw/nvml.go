@@ -119,6 +119,7 @@ func (m *Machine) NewSimulatedNVML(seed string) (*NVML, error) {
 		seed:          seed,
 		byHandle:      make(map[nvml.Device]*simGPU, len(mc.GPUs)),
 	}
+	n.share.timeSlice, n.share.mps = map[string]int{}, map[string]string{}
 	for i, spec := range mc.GPUs {
 		dev, ok := srv.Devices[i].(*server.Device)
 		if !ok {
@@ -128,13 +129,12 @@ func (m *Machine) NewSimulatedNVML(seed string) (*NVML, error) {
 		addr, _ := parseSysfsBusID(spec.PCIBusID) // validated above
 		model := models[mc.modelOf(i)]
 		g := &simGPU{
-			index:   i,
-			dev:     dev,
-			spec:    spec,
-			addr:    addr,
-			pcieGen: model.pcieGen,
-			serial:  gpuSerial(seed, i),
-
+			index:     i,
+			dev:       dev,
+			spec:      spec,
+			addr:      addr,
+			pcieGen:   model.pcieGen,
+			serial:    gpuSerial(seed, i),
 			maxSlices: maxComputeSlices(model.config.MIGProfiles.GpuInstanceProfiles),
 		}
 		n.gpus = append(n.gpus, g)
@@ -205,20 +205,11 @@ func (n *NVML) SetMIGMode(index int, enabled bool) error {
 // against NVIDIA's catalogue, so tests can use any code but 0, which no
 // error has.
 func (n *NVML) InjectXID(index int, xid uint64) error {
-	g, err := n.gpu(index, "inject XID")
+	g, err := n.xidTarget(index, xid, "inject XID")
 	if err != nil {
 		return err
 	}
-	if xid == 0 {
-		return fmt.Errorf("inject XID on GPU %d: XID 0 does not exist", index)
-	}
-	g.deliver(nvml.EventData{
-		Device:            g.dev,
-		EventType:         nvml.EventTypeXidCriticalError,
-		EventData:         xid,
-		GpuInstanceId:     wholeDevice,
-		ComputeInstanceId: wholeDevice,
-	})
+	g.deliverXID(xid, wholeDevice, wholeDevice)
 	return nil
 }
 
@@ -227,24 +218,28 @@ func (n *NVML) InjectXID(index int, xid uint64) error {
 // which must exist. NVML delivers such events through the parent GPU's
 // registration (it has no per-MIG-device registration).
 func (n *NVML) InjectMIGXID(index, gpuInstanceID, computeInstanceID int, xid uint64) error {
-	g, err := n.gpu(index, "inject MIG XID")
+	g, err := n.xidTarget(index, xid, "inject MIG XID")
 	if err != nil {
 		return err
-	}
-	if xid == 0 {
-		return fmt.Errorf("inject XID on GPU %d: XID 0 does not exist", index)
 	}
 	if err := g.migInstanceByID(gpuInstanceID, computeInstanceID); err != nil {
 		return fmt.Errorf("inject XID on a MIG device: %w", err)
 	}
-	g.deliver(nvml.EventData{
-		Device:            g.dev,
-		EventType:         nvml.EventTypeXidCriticalError,
-		EventData:         xid,
-		GpuInstanceId:     uint32(gpuInstanceID),
-		ComputeInstanceId: uint32(computeInstanceID),
-	})
+	g.deliverXID(xid, uint32(gpuInstanceID), uint32(computeInstanceID))
 	return nil
+}
+
+// xidTarget returns GPU index for an XID injection (op names it in the
+// error), refusing XID 0.
+func (n *NVML) xidTarget(index int, xid uint64, op string) (*simGPU, error) {
+	g, err := n.gpu(index, op)
+	if err != nil {
+		return nil, err
+	}
+	if xid == 0 {
+		return nil, fmt.Errorf("inject XID on GPU %d: XID 0 does not exist", index)
+	}
+	return g, nil
 }
 
 // InjectECCError raises a single-bit (corrected) or double-bit

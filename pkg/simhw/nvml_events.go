@@ -92,6 +92,18 @@ func (g *simGPU) registerEvents(types uint64, set nvml.EventSet) nvml.Return {
 	return nvml.SUCCESS
 }
 
+// deliverXID raises an XID critical error on the GPU, or on the compute
+// instance ci of GPU instance gi (wholeDevice for both: the GPU itself).
+func (g *simGPU) deliverXID(xid uint64, gi, ci uint32) {
+	g.deliver(nvml.EventData{
+		Device:            g.dev,
+		EventType:         nvml.EventTypeXidCriticalError,
+		EventData:         xid,
+		GpuInstanceId:     gi,
+		ComputeInstanceId: ci,
+	})
+}
+
 // deliver queues an event on every set registered for its type.
 func (g *simGPU) deliver(ev nvml.EventData) {
 	g.events.mu.Lock()

@@ -197,54 +197,112 @@ func (g *simGPU) giPlacements(id uint32) []nvml.GpuInstancePlacement {
 	return p
 }
 
-// giSlot is what a GPU instance occupies, for the legality checks.
-type giSlot struct {
-	profile   uint32
-	slices    uint32
-	placement nvml.GpuInstancePlacement
+// slot is the room one instance takes: a GPU instance the memory slices
+// [start, start+size) of its GPU, a compute instance the compute slices
+// [start, start+size) of its GPU instance; either takes slices compute
+// slices.
+type slot struct {
+	profile, slices, start, size uint32
 }
 
-func (g *simGPU) slotsLocked() []giSlot {
-	out := make([]giSlot, 0, len(g.mig.gis))
-	for _, gi := range g.mig.gis {
-		out = append(out, giSlot{gi.profile.Id, gi.profile.SliceCount, gi.placement})
-	}
-	return out
+func giSlot(p nvml.GpuInstanceProfileInfo, pl nvml.GpuInstancePlacement) slot {
+	return slot{profile: p.Id, slices: p.SliceCount, start: pl.Start, size: pl.Size}
 }
 
-// giFits reports whether a GPU instance of profile p at placement pl can
-// join the existing ones: its memory slices are free, the compute slices
-// suffice and the profile has an instance left.
-func (g *simGPU) giFits(existing []giSlot, p nvml.GpuInstanceProfileInfo, pl nvml.GpuInstancePlacement) bool {
-	slicesUsed, same := uint32(0), uint32(0)
-	for _, s := range existing {
-		if overlap(s.placement.Start, s.placement.Size, pl.Start, pl.Size) {
+func ciSlot(p nvml.ComputeInstanceProfileInfo, pl nvml.ComputeInstancePlacement) slot {
+	return slot{profile: p.Id, slices: p.SliceCount, start: pl.Start, size: pl.Size}
+}
+
+// fits reports whether s can join the existing slots: its range is free,
+// the compute slices of all stay within capacity, and its profile, which
+// allows limit instances, has one left.
+func (s slot) fits(existing []slot, limit, capacity uint32) bool {
+	used, same := s.slices, uint32(0)
+	for _, e := range existing {
+		if e.start < s.start+s.size && s.start < e.start+e.size {
 			return false
 		}
-		slicesUsed += s.slices
-		if s.profile == p.Id {
+		used += e.slices
+		if e.profile == s.profile {
 			same++
 		}
 	}
-	return int(slicesUsed+p.SliceCount) <= g.maxSlices && same < p.InstanceCount
+	return used <= capacity && same < limit
 }
 
-// overlap reports whether [aStart, aStart+aSize) and [bStart,
-// bStart+bSize) intersect.
-func overlap(aStart, aSize, bStart, bSize uint32) bool {
-	return aStart < bStart+bSize && bStart < aStart+aSize
+// partition is what a new instance of one profile is checked against, at
+// either level: GPU instances on their GPU (P is GpuInstancePlacement) and
+// compute instances in their GPU instance (ComputeInstancePlacement).
+type partition[P comparable] struct {
+	taken    []slot // the existing instances
+	legal    []P    // the profile's possible placements, in table order
+	slotAt   func(P) slot
+	limit    uint32 // instances the profile allows
+	capacity uint32 // compute slices of the GPU or GPU instance
 }
 
-// firstFit returns the first placement, in the table's order, where an
-// instance fits. Real NVML picks some free placement; taking the first
-// keeps the simulation deterministic.
-func (g *simGPU) firstFit(existing []giSlot, p nvml.GpuInstanceProfileInfo) (nvml.GpuInstancePlacement, bool) {
-	for _, pl := range g.giPlacements(p.Id) {
-		if g.giFits(existing, p, pl) {
-			return pl, true
+func (pt partition[P]) fits(pl P) bool { return pt.slotAt(pl).fits(pt.taken, pt.limit, pt.capacity) }
+
+// place picks the new instance's placement: want, which must be legal
+// (ERROR_INVALID_ARGUMENT) and fit (ERROR_INSUFFICIENT_RESOURCES), or
+// without one the first legal placement that fits. Real NVML picks some
+// free placement; the first keeps the simulation deterministic.
+func (pt partition[P]) place(want *P) (P, nvml.Return) {
+	var none P
+	switch {
+	case want == nil:
+		if i := slices.IndexFunc(pt.legal, pt.fits); i >= 0 {
+			return pt.legal[i], nvml.SUCCESS
+		}
+		return none, nvml.ERROR_INSUFFICIENT_RESOURCES
+	case !slices.Contains(pt.legal, *want):
+		return none, nvml.ERROR_INVALID_ARGUMENT
+	case !pt.fits(*want):
+		return none, nvml.ERROR_INSUFFICIENT_RESOURCES
+	}
+	return *want, nvml.SUCCESS
+}
+
+// remaining counts how many new instances fit, placed first-fit one after
+// the other: placing one never makes an earlier placement fit again, so
+// one pass suffices.
+func (pt partition[P]) remaining() int {
+	n := len(pt.taken)
+	pt.taken = slices.Clone(pt.taken)
+	for _, pl := range pt.legal {
+		if pt.fits(pl) {
+			pt.taken = append(pt.taken, pt.slotAt(pl))
 		}
 	}
-	return nvml.GpuInstancePlacement{}, false
+	return len(pt.taken) - n
+}
+
+// lowestFreeID returns the lowest instance ID that none of sorted, ordered
+// by ID, uses, so IDs are reused deterministically. It is also the index
+// at which an instance with that ID keeps the list sorted.
+func lowestFreeID[T any](sorted []T, id func(T) uint32) uint32 {
+	for i, x := range sorted {
+		if id(x) != uint32(i) {
+			return uint32(i)
+		}
+	}
+	return uint32(len(sorted))
+}
+
+// partitionLocked is what a new GPU instance of profile p is checked
+// against.
+func (g *simGPU) partitionLocked(p nvml.GpuInstanceProfileInfo) partition[nvml.GpuInstancePlacement] {
+	taken := make([]slot, len(g.mig.gis))
+	for i, gi := range g.mig.gis {
+		taken[i] = giSlot(gi.profile, gi.placement)
+	}
+	return partition[nvml.GpuInstancePlacement]{
+		taken:    taken,
+		legal:    g.giPlacements(p.Id),
+		slotAt:   func(pl nvml.GpuInstancePlacement) slot { return giSlot(p, pl) },
+		limit:    p.InstanceCount,
+		capacity: uint32(g.maxSlices),
+	}
 }
 
 func (g *simGPU) createGpuInstance(profileID uint32, want *nvml.GpuInstancePlacement) (nvml.GpuInstance, nvml.Return) {
@@ -257,41 +315,15 @@ func (g *simGPU) createGpuInstance(profileID uint32, want *nvml.GpuInstancePlace
 	if ret != nvml.SUCCESS {
 		return nil, ret
 	}
-	existing := g.slotsLocked()
-	var placement nvml.GpuInstancePlacement
-	if want != nil {
-		if !slices.Contains(g.giPlacements(profileID), *want) {
-			return nil, nvml.ERROR_INVALID_ARGUMENT
-		}
-		if !g.giFits(existing, profile, *want) {
-			return nil, nvml.ERROR_INSUFFICIENT_RESOURCES
-		}
-		placement = *want
-	} else {
-		pl, ok := g.firstFit(existing, profile)
-		if !ok {
-			return nil, nvml.ERROR_INSUFFICIENT_RESOURCES
-		}
-		placement = pl
+	placement, ret := g.partitionLocked(profile).place(want)
+	if ret != nvml.SUCCESS {
+		return nil, ret
 	}
-	gi := &gpuInstance{gpu: g, id: g.freeGIIDLocked(), profile: profile, placement: placement}
+	id := lowestFreeID(g.mig.gis, func(gi *gpuInstance) uint32 { return gi.id })
+	gi := &gpuInstance{handle: handle{mu: &g.mig.mu}, gpu: g, id: id, profile: profile, placement: placement}
 	completeMock(&gi.GpuInstance, false)
-	g.mig.gis = append(g.mig.gis, gi)
-	slices.SortFunc(g.mig.gis, func(a, b *gpuInstance) int { return int(a.id) - int(b.id) })
+	g.mig.gis = slices.Insert(g.mig.gis, int(id), gi)
 	return gi, nvml.SUCCESS
-}
-
-// freeGIIDLocked returns the lowest GPU instance ID not in use, so IDs are
-// reused deterministically.
-func (g *simGPU) freeGIIDLocked() uint32 {
-	var id uint32
-	for _, gi := range g.mig.gis { // sorted by ID
-		if gi.id != id {
-			break
-		}
-		id++
-	}
-	return id
 }
 
 func (g *simGPU) gpuInstances(profileID uint32) ([]nvml.GpuInstance, nvml.Return) {
@@ -348,18 +380,7 @@ func (g *simGPU) gpuInstanceCapacity(profileID uint32) (int, nvml.Return) {
 	if ret != nvml.SUCCESS {
 		return 0, ret
 	}
-	// Placing instances first-fit in table order until none fits: adding
-	// an instance never makes an earlier placement fit again, so one pass
-	// suffices.
-	slots := g.slotsLocked()
-	count := 0
-	for _, pl := range g.giPlacements(profileID) {
-		if g.giFits(slots, profile, pl) {
-			slots = append(slots, giSlot{profile.Id, profile.SliceCount, pl})
-			count++
-		}
-	}
-	return count, nvml.SUCCESS
+	return g.partitionLocked(profile).remaining(), nvml.SUCCESS
 }
 
 // migDevicesLocked lists the MIG devices in NVML index order: by GPU
@@ -407,26 +428,31 @@ func (g *simGPU) migDeviceByUUID(uuid string) (*migDevice, bool) {
 // ERROR_NOT_SUPPORTED.
 type gpuInstance struct {
 	mock.GpuInstance
+	handle
 	gpu       *simGPU
 	id        uint32
 	profile   nvml.GpuInstanceProfileInfo
 	placement nvml.GpuInstancePlacement
-
-	// Guarded by gpu.mig.mu.
-	cis       []*computeInstance // sorted by ID
-	destroyed bool
+	cis       []*computeInstance // sorted by ID; guarded by the MIG lock
 }
 
 var _ nvml.GpuInstance = (*gpuInstance)(nil)
 
-// lock takes the GPU's MIG lock and reports whether the handle is still
-// valid; the caller unlocks whatever the answer.
-func (gi *gpuInstance) lock() bool {
-	gi.gpu.mig.mu.Lock()
-	return !gi.destroyed
+// handle is the validity of a GPU or compute instance handle, which every
+// call on one checks under its GPU's MIG lock.
+type handle struct {
+	mu        *sync.Mutex // the GPU's MIG lock
+	destroyed bool        // guarded by mu
 }
 
-func (gi *gpuInstance) unlock() { gi.gpu.mig.mu.Unlock() }
+// lock takes the GPU's MIG lock and reports whether the handle is still
+// valid; the caller unlocks whatever the answer.
+func (h *handle) lock() bool {
+	h.mu.Lock()
+	return !h.destroyed
+}
+
+func (h *handle) unlock() { h.mu.Unlock() }
 
 func (gi *gpuInstance) GetInfo() (nvml.GpuInstanceInfo, nvml.Return) {
 	live := gi.lock()
@@ -488,21 +514,20 @@ func (gi *gpuInstance) ciPlacements(p nvml.ComputeInstanceProfileInfo) []nvml.Co
 	return out
 }
 
-// ciFits reports whether a compute instance of profile p at pl fits beside
-// the existing ones: free compute slices, within the GPU instance's slice
-// count, and an instance of the profile left.
-func (gi *gpuInstance) ciFits(existing []*computeInstance, p nvml.ComputeInstanceProfileInfo, pl nvml.ComputeInstancePlacement) bool {
-	used, same := uint32(0), uint32(0)
-	for _, ci := range existing {
-		if overlap(ci.placement.Start, ci.placement.Size, pl.Start, pl.Size) {
-			return false
-		}
-		used += ci.profile.SliceCount
-		if ci.profile.Id == p.Id {
-			same++
-		}
+// partitionLocked is what a new compute instance of profile p is checked
+// against.
+func (gi *gpuInstance) partitionLocked(p nvml.ComputeInstanceProfileInfo) partition[nvml.ComputeInstancePlacement] {
+	taken := make([]slot, len(gi.cis))
+	for i, ci := range gi.cis {
+		taken[i] = ciSlot(ci.profile, ci.placement)
 	}
-	return used+p.SliceCount <= gi.profile.SliceCount && same < p.InstanceCount
+	return partition[nvml.ComputeInstancePlacement]{
+		taken:    taken,
+		legal:    gi.ciPlacements(p),
+		slotAt:   func(pl nvml.ComputeInstancePlacement) slot { return ciSlot(p, pl) },
+		limit:    p.InstanceCount,
+		capacity: gi.profile.SliceCount,
+	}
 }
 
 func (gi *gpuInstance) GetComputeInstanceProfileInfo(profileID, engineProfileID int) (nvml.ComputeInstanceProfileInfo, nvml.Return) {
@@ -565,41 +590,15 @@ func (gi *gpuInstance) createComputeInstance(profileID uint32, want *nvml.Comput
 	if ret != nvml.SUCCESS {
 		return nil, ret
 	}
-	legal := gi.ciPlacements(p)
-	var placement nvml.ComputeInstancePlacement
-	switch {
-	case want != nil && !slices.Contains(legal, *want):
-		return nil, nvml.ERROR_INVALID_ARGUMENT
-	case want != nil:
-		if !gi.ciFits(gi.cis, p, *want) {
-			return nil, nvml.ERROR_INSUFFICIENT_RESOURCES
-		}
-		placement = *want
-	default:
-		i := slices.IndexFunc(legal, func(pl nvml.ComputeInstancePlacement) bool { return gi.ciFits(gi.cis, p, pl) })
-		if i < 0 {
-			return nil, nvml.ERROR_INSUFFICIENT_RESOURCES
-		}
-		placement = legal[i]
+	placement, ret := gi.partitionLocked(p).place(want)
+	if ret != nvml.SUCCESS {
+		return nil, ret
 	}
-	ci := &computeInstance{gi: gi, id: gi.freeCIIDLocked(), profile: p, placement: placement}
+	id := lowestFreeID(gi.cis, func(ci *computeInstance) uint32 { return ci.id })
+	ci := &computeInstance{handle: handle{mu: gi.mu}, gi: gi, id: id, profile: p, placement: placement}
 	ci.mig = newMIGDevice(ci)
-	gi.cis = append(gi.cis, ci)
-	slices.SortFunc(gi.cis, func(a, b *computeInstance) int { return int(a.id) - int(b.id) })
+	gi.cis = slices.Insert(gi.cis, int(id), ci)
 	return ci, nvml.SUCCESS
-}
-
-// freeCIIDLocked returns the lowest compute instance ID not in use in the
-// GPU instance.
-func (gi *gpuInstance) freeCIIDLocked() uint32 {
-	var id uint32
-	for _, ci := range gi.cis { // sorted by ID
-		if ci.id != id {
-			break
-		}
-		id++
-	}
-	return id
 }
 
 func (gi *gpuInstance) GetComputeInstances(info *nvml.ComputeInstanceProfileInfo) ([]nvml.ComputeInstance, nvml.Return) {
@@ -653,39 +652,21 @@ func (gi *gpuInstance) GetComputeInstanceRemainingCapacity(info *nvml.ComputeIns
 	if ret != nvml.SUCCESS {
 		return 0, ret
 	}
-	// First-fit in table order, as for GPU instances; the hypothetical
-	// instances live only in this list.
-	existing := slices.Clone(gi.cis)
-	count := 0
-	for _, pl := range gi.ciPlacements(p) {
-		if gi.ciFits(existing, p, pl) {
-			existing = append(existing, &computeInstance{profile: p, placement: pl})
-			count++
-		}
-	}
-	return count, nvml.SUCCESS
+	return gi.partitionLocked(p).remaining(), nvml.SUCCESS
 }
 
 // computeInstance is a simulated compute instance; it is also the MIG
 // device the GPU exposes for it.
 type computeInstance struct {
+	handle
 	gi        *gpuInstance
 	id        uint32
 	profile   nvml.ComputeInstanceProfileInfo
 	placement nvml.ComputeInstancePlacement
 	mig       *migDevice
-
-	destroyed bool // guarded by gi.gpu.mig.mu
 }
 
 var _ nvml.ComputeInstance = (*computeInstance)(nil)
-
-func (ci *computeInstance) lock() bool {
-	ci.gi.gpu.mig.mu.Lock()
-	return !ci.destroyed
-}
-
-func (ci *computeInstance) unlock() { ci.gi.gpu.mig.mu.Unlock() }
 
 func (ci *computeInstance) GetInfo() (nvml.ComputeInstanceInfo, nvml.Return) {
 	live := ci.lock()

@@ -246,29 +246,30 @@ func TestMIGComputeSliceLimit(t *testing.T) {
 	// The go-nvml tables never let compute slices run out before memory
 	// slices do, so the rule is checked on its own: seven compute slices
 	// used in four non-overlapping memory ranges leave no room.
-	g := &simGPU{maxSlices: 7}
-	existing := []giSlot{
-		{p2g, 2, nvml.GpuInstancePlacement{Start: 0, Size: 1}},
-		{p2g, 2, nvml.GpuInstancePlacement{Start: 1, Size: 1}},
-		{p3g, 3, nvml.GpuInstancePlacement{Start: 2, Size: 1}},
+	const computeSlices = 7
+	existing := []slot{
+		{profile: p2g, slices: 2, start: 0, size: 1},
+		{profile: p2g, slices: 2, start: 1, size: 1},
+		{profile: p3g, slices: 3, start: 2, size: 1},
 	}
 	p := nvml.GpuInstanceProfileInfo{Id: p1g, SliceCount: 1, InstanceCount: 7}
-	if !g.giFits(existing[:2], p, nvml.GpuInstancePlacement{Start: 3, Size: 1}) {
+	one1g := giSlot(p, nvml.GpuInstancePlacement{Start: 3, Size: 1})
+	if !one1g.fits(existing[:2], p.InstanceCount, computeSlices) {
 		t.Error("1g beside 4 used compute slices does not fit")
 	}
-	if g.giFits(existing, p, nvml.GpuInstancePlacement{Start: 3, Size: 1}) {
+	if one1g.fits(existing, p.InstanceCount, computeSlices) {
 		t.Error("1g fits although all 7 compute slices are used")
 	}
 
 	// Likewise for compute instances inside a 2-slice GPU instance.
-	gi := &gpuInstance{gpu: g, profile: nvml.GpuInstanceProfileInfo{Id: p2g, SliceCount: 2}}
+	gi := nvml.GpuInstanceProfileInfo{Id: p2g, SliceCount: 2}
 	one := nvml.ComputeInstanceProfileInfo{Id: nvml.COMPUTE_INSTANCE_PROFILE_1_SLICE, SliceCount: 1, InstanceCount: 4}
-	cis := []*computeInstance{{profile: one, placement: nvml.ComputeInstancePlacement{Start: 0, Size: 1}}}
-	if !gi.ciFits(cis, one, nvml.ComputeInstancePlacement{Start: 1, Size: 1}) {
+	cis := []slot{ciSlot(one, nvml.ComputeInstancePlacement{Start: 0, Size: 1})}
+	if !ciSlot(one, nvml.ComputeInstancePlacement{Start: 1, Size: 1}).fits(cis, one.InstanceCount, gi.SliceCount) {
 		t.Error("second 1-slice CI in a 2g does not fit")
 	}
-	cis = append(cis, &computeInstance{profile: one, placement: nvml.ComputeInstancePlacement{Start: 1, Size: 1}})
-	if gi.ciFits(cis, one, nvml.ComputeInstancePlacement{Start: 2, Size: 1}) {
+	cis = append(cis, ciSlot(one, nvml.ComputeInstancePlacement{Start: 1, Size: 1}))
+	if ciSlot(one, nvml.ComputeInstancePlacement{Start: 2, Size: 1}).fits(cis, one.InstanceCount, gi.SliceCount) {
 		t.Error("third 1-slice CI fits in a 2g")
 	}
 }

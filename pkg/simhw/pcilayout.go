@@ -2,6 +2,7 @@ package simhw
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 )
 
@@ -57,11 +58,7 @@ func (m *Machine) endpoints() []endpoint {
 	for i, n := range m.NICs {
 		a, _ := parseSysfsBusID(n.PCIBusID)
 		d, b, _ := parsePCIeRoot(n.PCIeRoot)
-		paired := -1
-		if n.PairedGPU != nil {
-			paired = *n.PairedGPU
-		}
-		out = append(out, endpoint{ref: devRef{nic: true, index: i}, addr: a, root: rootKey{d, b}, numa: n.NUMANode, paired: paired})
+		out = append(out, endpoint{ref: devRef{nic: true, index: i}, addr: a, root: rootKey{d, b}, numa: n.NUMANode, paired: n.pairedIndex()})
 	}
 	return out
 }
@@ -99,9 +96,8 @@ func (g *busGroup) owner() endpoint {
 }
 
 func (g *busGroup) add(bus uint32, e endpoint) {
-	if _, ok := g.devs[bus]; !ok {
-		g.buses = append(g.buses, bus)
-		sort.Slice(g.buses, func(i, j int) bool { return g.buses[i] < g.buses[j] })
+	if i, found := slices.BinarySearch(g.buses, bus); !found {
+		g.buses = slices.Insert(g.buses, i, bus)
 	}
 	g.devs[bus] = append(g.devs[bus], e)
 }

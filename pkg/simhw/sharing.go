@@ -8,21 +8,11 @@ import (
 // sharingState simulates what NVIDIA's host tools change for GPU sharing:
 // the compute policy's time-slice level (nvidia-smi compute-policy
 // --set-timeslice) and the MPS control daemons (nvidia-cuda-mps-control),
-// keyed by GPU UUID.
+// keyed by GPU UUID. NewSimulatedNVML makes the maps.
 type sharingState struct {
 	mu        sync.Mutex
 	timeSlice map[string]int    // 0 (default) .. 3 (long)
 	mps       map[string]string // running daemons: GPU UUID → pipe directory
-}
-
-func (n *NVML) sharing() *sharingState {
-	s := &n.share
-	s.mu.Lock()
-	if s.timeSlice == nil {
-		s.timeSlice, s.mps = map[string]int{}, map[string]string{}
-	}
-	s.mu.Unlock()
-	return s
 }
 
 // known reports whether uuid is one of this machine's GPUs.
@@ -44,7 +34,7 @@ func (n *NVML) SetTimeSlice(uuid string, level int) error {
 	if level < 0 || level > 3 {
 		return fmt.Errorf("set time slice: level %d is not 0..3", level)
 	}
-	s := n.sharing()
+	s := &n.share
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.timeSlice[uuid] = level
@@ -53,7 +43,7 @@ func (n *NVML) SetTimeSlice(uuid string, level int) error {
 
 // TimeSlice is a GPU's time-slice level.
 func (n *NVML) TimeSlice(uuid string) int {
-	s := n.sharing()
+	s := &n.share
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.timeSlice[uuid]
@@ -65,7 +55,7 @@ func (n *NVML) StartMPS(uuid, pipeDir string) error {
 	if !n.known(uuid) {
 		return fmt.Errorf("start MPS: no GPU %s", uuid)
 	}
-	s := n.sharing()
+	s := &n.share
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if dir, ok := s.mps[uuid]; ok {
@@ -78,7 +68,7 @@ func (n *NVML) StartMPS(uuid, pipeDir string) error {
 // StopMPS stops a GPU's MPS control daemon ("quit"); none running is an
 // error, as for the real control tool.
 func (n *NVML) StopMPS(uuid string) error {
-	s := n.sharing()
+	s := &n.share
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.mps[uuid]; !ok {
@@ -90,7 +80,7 @@ func (n *NVML) StopMPS(uuid string) error {
 
 // MPSRunning returns the pipe directory of a GPU's MPS daemon, if one runs.
 func (n *NVML) MPSRunning(uuid string) (string, bool) {
-	s := n.sharing()
+	s := &n.share
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	dir, ok := s.mps[uuid]

@@ -7,9 +7,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
+
+	"k8s.io/utils/cpuset"
 )
 
 // WriteSysfs writes a fake sysfs tree for the machine under root, so that
@@ -17,10 +18,10 @@ import (
 //
 //   - root/sys/devices/system/cpu: one cpuN per logical CPU with topology/
 //     (physical_package_id, die_id, core_id, thread_siblings(_list),
-//     core_cpus_list, core_siblings_list, package_cpus_list), cache/index0-3
-//     (L1d, L1i and L2 per core, L3 per CPU.CoresPerL3 cores: level, type,
-//     size, id, shared_cpu_list, shared_cpu_map, coherency_line_size) and a
-//     nodeM link, plus online/possible/present;
+//     core_cpus_list, core_siblings_list, package_cpus_list),
+//     cache/index2-3 (L2 per core, L3 per CPU.CoresPerL3 cores: level,
+//     type, size, id, shared_cpu_list) and a nodeM link, plus
+//     online/possible/present;
 //   - root/sys/devices/system/node: nodeN with cpulist, cpumap, meminfo,
 //     distance, hugepages/ and cpuM links, plus online/possible/has_*;
 //   - root/sys/devices/pciDDDD:BB/...: each GPU and NIC function behind its
@@ -115,8 +116,8 @@ func (w *treeWriter) attrs(dir string, as []attr) error {
 
 // writeAttrFile creates path with data. It makes the system calls itself:
 // os.WriteFile also tries to register each file with the runtime's poller,
-// which costs several more system calls per file, and a tree has about ten
-// thousand small files.
+// which costs several more system calls per file, and a DGX tree has five
+// to six thousand small files.
 func writeAttrFile(path string, data []byte) error {
 	var fd int
 	var err error
@@ -181,25 +182,23 @@ func (w *treeWriter) link(rel, target string) error {
 	return os.Symlink(to, p)
 }
 
-// cpuList formats ascending ids the way sysfs lists do: "0-55,112-167".
-func cpuList(ids []int) string {
-	var b strings.Builder
-	for i := 0; i < len(ids); {
-		j := i
-		for j+1 < len(ids) && ids[j+1] == ids[j]+1 {
-			j++
+// symlink is a link at "at" to "to", both relative to the root.
+type symlink struct{ at, to string }
+
+// links makes each link as link does.
+func (w *treeWriter) links(ls []symlink) error {
+	for _, l := range ls {
+		if err := w.link(l.at, l.to); err != nil {
+			return err
 		}
-		if b.Len() > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(strconv.Itoa(ids[i]))
-		if j > i {
-			b.WriteByte('-')
-			b.WriteString(strconv.Itoa(ids[j]))
-		}
-		i = j + 1
 	}
-	return b.String()
+	return nil
+}
+
+// cpuList formats ids the way sysfs lists do, "0-55,112-167": the format
+// of cpuset.CPUSet, which the topology readers parse into.
+func cpuList(ids []int) string {
+	return cpuset.New(ids...).String()
 }
 
 // cpuMask formats ids as a sysfs bitmap of nbits bits: comma-separated

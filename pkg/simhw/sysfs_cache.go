@@ -49,44 +49,27 @@ func (m *Machine) writeCaches(w *treeWriter) error {
 	spec := c.cacheSpec()
 	perL3 := c.l3Cores()
 	l3KiB := spec.l3PerSocket * perL3 / c.CoresPerSocket
-
-	// Sharing sets as list and mask, formatted once per core and group:
-	// the threads of a core, and the threads of an L3 group's cores.
-	type shared struct{ list string }
-	coreIDs := make([][]int, c.cores())
-	groupIDs := make([][]int, c.cores()/perL3)
-	for _, l := range all {
-		coreIDs[l.CoreSeq] = append(coreIDs[l.CoreSeq], l.ID)
-		groupIDs[l.CoreSeq/perL3] = append(groupIDs[l.CoreSeq/perL3], l.ID)
-	}
-	format := func(sets [][]int) []shared {
-		out := make([]shared, len(sets))
-		for i, ids := range sets {
-			out[i] = shared{cpuList(ids)}
-		}
-		return out
-	}
-	cores, groups := format(coreIDs), format(groupIDs)
-
+	coreLists := cpuLists(groupCPUs(all, c.cores(), func(l logicalCPU) int { return l.CoreSeq }))
+	l3Lists := cpuLists(groupCPUs(all, c.cores()/perL3, func(l logicalCPU) int { return l.CoreSeq / perL3 }))
 	for _, l := range all {
 		group := l.CoreSeq / perL3
-		indexes := []struct {
+		// Cache indexK holds the level K cache.
+		levels := []struct {
 			level, kib, id int
-			typ            string
-			shared         shared
+			shared         string
 		}{
-			{2, spec.l2, l.CoreSeq, "Unified", cores[l.CoreSeq]},
-			{3, l3KiB, group, "Unified", groups[group]},
+			{2, spec.l2, l.CoreSeq, coreLists[l.CoreSeq]},
+			{3, l3KiB, group, l3Lists[group]},
 		}
-		files := make([]attr, 0, 5*len(indexes))
-		for i, x := range indexes {
-			dir := fmt.Sprintf("index%d/", i+2)
+		files := make([]attr, 0, 5*len(levels))
+		for _, x := range levels {
+			dir := fmt.Sprintf("index%d/", x.level)
 			files = append(files,
 				attr{dir + "level", fmt.Sprint(x.level)},
-				attr{dir + "type", x.typ},
+				attr{dir + "type", "Unified"},
 				attr{dir + "size", fmt.Sprintf("%dK", x.kib)},
 				attr{dir + "id", fmt.Sprint(x.id)},
-				attr{dir + "shared_cpu_list", x.shared.list},
+				attr{dir + "shared_cpu_list", x.shared},
 			)
 		}
 		if err := w.attrs(fmt.Sprintf("%s/cpu%d/cache", cpuDir, l.ID), files); err != nil {

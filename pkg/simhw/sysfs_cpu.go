@@ -23,19 +23,12 @@ func (m *Machine) writeCPUs(w *treeWriter) error {
 	c := &m.CPU
 	all := c.logicalCPUs()
 	n := len(all)
-	cores := c.cores()
-	// Sibling sets, computed once: the threads of each core and the CPUs of
-	// each socket.
-	coreThreads := make([][]int, cores)
-	socketCPUs := make([][]int, c.Sockets)
-	for _, l := range all {
-		coreThreads[l.CoreSeq] = append(coreThreads[l.CoreSeq], l.ID)
-		socketCPUs[l.Socket] = append(socketCPUs[l.Socket], l.ID)
-	}
+	coreThreads := groupCPUs(all, c.cores(), func(l logicalCPU) int { return l.CoreSeq })
+	threadLists := cpuLists(coreThreads)
+	pkgLists := cpuLists(groupCPUs(all, c.Sockets, func(l logicalCPU) int { return l.Socket }))
 	for _, l := range all {
 		base := fmt.Sprintf("%s/cpu%d", cpuDir, l.ID)
-		threads := coreThreads[l.CoreSeq]
-		pkg := socketCPUs[l.Socket]
+		threads, pkg := threadLists[l.CoreSeq], pkgLists[l.Socket]
 		// The attributes topology readers use (kubelet's cAdvisor, ghw,
 		// hwloc, lscpu): ids, and sibling sets as lists plus the classic
 		// thread_siblings mask. The other mask variants carry the same
@@ -45,11 +38,11 @@ func (m *Machine) writeCPUs(w *treeWriter) error {
 			{"topology/physical_package_id", fmt.Sprint(l.Socket)},
 			{"topology/die_id", "0"},
 			{"topology/core_id", fmt.Sprint(l.Core)},
-			{"topology/thread_siblings_list", cpuList(threads)},
-			{"topology/thread_siblings", cpuMask(threads, n)},
-			{"topology/core_cpus_list", cpuList(threads)},
-			{"topology/core_siblings_list", cpuList(pkg)},
-			{"topology/package_cpus_list", cpuList(pkg)},
+			{"topology/thread_siblings_list", threads},
+			{"topology/thread_siblings", cpuMask(coreThreads[l.CoreSeq], n)},
+			{"topology/core_cpus_list", threads},
+			{"topology/core_siblings_list", pkg},
+			{"topology/package_cpus_list", pkg},
 		}
 		// Linux offers no online switch for the boot CPU.
 		if l.ID != 0 {
@@ -66,6 +59,26 @@ func (m *Machine) writeCPUs(w *treeWriter) error {
 	return w.attrs(cpuDir, []attr{
 		{"online", allList}, {"possible", allList}, {"present", allList}, {"offline", ""},
 	})
+}
+
+// groupCPUs returns the ids of the logical CPUs in groups numbered [0, n)
+// by key (a core, a socket, an L3 cache), each group ascending.
+func groupCPUs(all []logicalCPU, n int, key func(logicalCPU) int) [][]int {
+	groups := make([][]int, n)
+	for _, l := range all { // ascending by ID
+		groups[key(l)] = append(groups[key(l)], l.ID)
+	}
+	return groups
+}
+
+// cpuLists formats each group as a sysfs list, once: a tree repeats each
+// in the directory of every CPU of the group.
+func cpuLists(groups [][]int) []string {
+	out := make([]string, len(groups))
+	for i, ids := range groups {
+		out[i] = cpuList(ids)
+	}
+	return out
 }
 
 func (m *Machine) writeNodes(w *treeWriter) error {

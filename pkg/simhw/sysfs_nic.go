@@ -1,6 +1,9 @@
 package simhw
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // Where the kernel exposes network and RDMA devices, and the numbers it
 // gives them: user verbs devices are character devices 231:192+N
@@ -59,7 +62,7 @@ func (m *Machine) writeNIC(w *treeWriter, f pciFunction, rdma int) error {
 	}); err != nil {
 		return err
 	}
-	links := []struct{ at, to string }{
+	links := []symlink{
 		{f.dir + "/driver", "sys/bus/pci/drivers/" + model.driver},
 		{"sys/bus/pci/drivers/" + model.driver + "/" + id, f.dir},
 		{netdev + "/device", f.dir},
@@ -89,30 +92,21 @@ func (m *Machine) writeNIC(w *treeWriter, f pciFunction, rdma int) error {
 		}); err != nil {
 			return err
 		}
-		links = append(links, []struct{ at, to string }{
+		links = append(links, []symlink{
 			{ib + "/device", f.dir},
 			{ibClassDir + "/" + ibName, ib},
 			{uv + "/device", f.dir},
 			{verbsClassDir + "/" + uverbs, uv},
 		}...)
 	}
-	for _, l := range links {
-		if err := w.link(l.at, l.to); err != nil {
-			return err
-		}
-	}
-	return nil
+	return w.links(links)
 }
 
 // writeRDMAClasses writes the RDMA files that belong to no one adapter: the
 // verbs ABI version and the connection manager device, present as soon as
 // the RDMA modules are loaded, i.e. when the machine has an RDMA NIC.
 func (m *Machine) writeRDMAClasses(w *treeWriter) error {
-	hasRDMA := false
-	for i := range m.NICs {
-		hasRDMA = hasRDMA || m.NICs[i].rdma()
-	}
-	if !hasRDMA {
+	if !slices.ContainsFunc(m.NICs, func(n NIC) bool { return n.rdma() }) {
 		return nil
 	}
 	if err := w.file(verbsClassDir+"/abi_version", verbsABIVersion); err != nil {

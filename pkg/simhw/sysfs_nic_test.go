@@ -2,6 +2,7 @@ package simhw
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -334,7 +335,7 @@ func TestNICIdentity(t *testing.T) {
 				t.Errorf("nic %d: IPoIB address %s, GUID %s", i, addr, guid)
 			}
 		default:
-			if addr != colonHex(mac[:]) {
+			if addr != net.HardwareAddr(mac[:]).String() {
 				t.Errorf("nic %d: address %s, MAC %x", i, addr, mac)
 			}
 		}

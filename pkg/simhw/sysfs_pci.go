@@ -168,7 +168,7 @@ func (m *Machine) writePCIFunction(w *treeWriter, f pciFunction, nbits int) erro
 	id := f.addr.sysfs()
 	// The bus links, both ways: ghw checks a network device's function
 	// through its subsystem link.
-	links := []struct{ at, to string }{
+	links := []symlink{
 		{"sys/bus/pci/devices/" + id, f.dir},
 		{f.dir + "/subsystem", "sys/bus/pci"},
 	}
@@ -176,19 +176,14 @@ func (m *Machine) writePCIFunction(w *treeWriter, f pciFunction, nbits int) erro
 		// Bound to the nvidia driver, and visible as a DRM card, as with
 		// nvidia-drm loaded: ghw finds GPUs through /sys/class/drm.
 		card := fmt.Sprintf("card%d", f.gpu)
-		links = append(links, []struct{ at, to string }{
+		links = append(links, []symlink{
 			{f.dir + "/driver", "sys/bus/pci/drivers/nvidia"},
 			{"sys/bus/pci/drivers/nvidia/" + id, f.dir},
 			{f.dir + "/drm/" + card + "/device", f.dir},
 			{"sys/class/drm/" + card, f.dir + "/drm/" + card},
 		}...)
 	}
-	for _, l := range links {
-		if err := w.link(l.at, l.to); err != nil {
-			return err
-		}
-	}
-	return nil
+	return w.links(links)
 }
 
 // linkFiles are an endpoint's PCIe link attributes, trained at the

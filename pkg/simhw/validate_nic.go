@@ -32,10 +32,7 @@ func (v *validator) nics(m *Machine, cpuOK bool, seen map[pciAddr]devRef) []endp
 		model, modelOK := v.nicModel(ref, n.Model)
 		e, placedOK := v.place(ref, n.PCIBusID, n.PCIeRoot, seen)
 		if placedOK {
-			e.numa, e.paired = n.NUMANode, -1
-			if n.PairedGPU != nil {
-				e.paired = *n.PairedGPU
-			}
+			e.numa, e.paired = n.NUMANode, n.pairedIndex()
 			placed = append(placed, e)
 			k := cardKey{e.addr.Domain, e.addr.Bus, e.addr.Device}
 			if first, ok := cards[k]; !ok {

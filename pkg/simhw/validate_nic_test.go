@@ -1,7 +1,6 @@
 package simhw
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -109,24 +108,13 @@ func TestValidateRejectsNICs(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			m := validNICMachine()
 			tt.mutate(m)
-			err := m.Validate()
-			if err == nil {
-				t.Fatal("Validate() = nil, want an error")
-			}
-			msg := err.Error()
-			if !strings.Contains(msg, tt.field+": ") || !strings.Contains(msg, tt.detail) {
-				t.Errorf("Validate() = %q, want field %q and %q", msg, tt.field, tt.detail)
-			}
-			var verr *ValidationError
-			if !errors.As(err, &verr) {
-				t.Fatalf("Validate() error is %T, want *ValidationError", err)
-			}
+			errs := wantValidationError(t, m, tt.field, tt.detail)
 			// One mistake, one report per field: a paired NIC on the wrong
 			// NUMA node is not also reported as splitting its root.
 			seen := map[string]bool{}
-			for _, fe := range verr.Errors {
+			for _, fe := range errs {
 				if seen[fe.Field] && strings.HasSuffix(fe.Field, ".numaNode") {
-					t.Errorf("Validate() reports %s twice: %v", fe.Field, err)
+					t.Errorf("Validate() reports %s twice: %v", fe.Field, errs)
 				}
 				seen[fe.Field] = true
 			}
@@ -163,15 +151,7 @@ nics:
 		{"paired NIC without the switch's buses", strings.Replace(good, `"0000:05:00.0"`, `"0000:02:00.0"`, 1), "nics[0].pairedGPU: the PCIe switch shared with gpus[0]"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse([]byte(tt.doc))
-			if err == nil {
-				t.Fatal("Parse() = nil error")
-			}
-			if !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("Parse() = %q, want it to contain %q", err, tt.want)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { wantParseError(t, tt.doc, tt.want) })
 	}
 }
 

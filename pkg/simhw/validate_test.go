@@ -79,23 +79,32 @@ func TestValidateRejects(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			m := validMachine()
 			tt.mutate(m)
-			err := m.Validate()
-			if err == nil {
-				t.Fatal("Validate() = nil, want an error")
-			}
-			msg := err.Error()
-			if !strings.Contains(msg, tt.field+": ") || !strings.Contains(msg, tt.detail) {
-				t.Errorf("Validate() = %q, want field %q and %q", msg, tt.field, tt.detail)
-			}
-			if strings.Contains(msg, "\n") {
-				t.Errorf("Validate() = %q, want one line", msg)
-			}
-			var verr *ValidationError
-			if !errors.As(err, &verr) || len(verr.Errors) == 0 {
-				t.Errorf("Validate() error is %T, want *ValidationError with entries", err)
-			}
+			wantValidationError(t, m, tt.field, tt.detail)
 		})
 	}
+}
+
+// wantValidationError checks that Validate rejects m with a one-line
+// *ValidationError naming field ("field: ") and containing detail, and
+// returns its entries.
+func wantValidationError(t *testing.T, m *Machine, field, detail string) []*FieldError {
+	t.Helper()
+	err := m.Validate()
+	if err == nil {
+		t.Fatal("Validate() = nil, want an error")
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, field+": ") || !strings.Contains(msg, detail) {
+		t.Errorf("Validate() = %q, want field %q and %q", msg, field, detail)
+	}
+	if strings.Contains(msg, "\n") {
+		t.Errorf("Validate() = %q, want one line", msg)
+	}
+	var verr *ValidationError
+	if !errors.As(err, &verr) || len(verr.Errors) == 0 {
+		t.Fatalf("Validate() error is %T, want *ValidationError with entries", err)
+	}
+	return verr.Errors
 }
 
 func TestValidateReportsAllProblems(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"sort"
 	"strconv"
 
@@ -45,7 +46,7 @@ func (d *discovery) readL3() {
 	// Map order is random; walking the CPUs keeps the numbering stable.
 	var sets []cpuset.CPUSet
 	for _, c := range d.t.CPUs {
-		if info := infos[c.ID]; info.hasShared && !containsSet(sets, info.shared) {
+		if info := infos[c.ID]; info.hasShared && !slices.ContainsFunc(sets, info.shared.Equals) {
 			sets = append(sets, info.shared)
 		}
 	}
@@ -60,12 +61,7 @@ func (d *discovery) readL3() {
 			d.r.warn(fmt.Sprintf("%s/cpu%d/cache", cpuDir, c.ID), "L3 has neither a usable id nor shared_cpu_list; L3 group unknown")
 			continue
 		}
-		for g, s := range sets {
-			if s.Equals(info.shared) {
-				c.L3 = g
-				break
-			}
-		}
+		c.L3 = slices.IndexFunc(sets, info.shared.Equals)
 	}
 }
 
@@ -146,13 +142,4 @@ func (d *discovery) l3Dir(cacheDir string) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-func containsSet(sets []cpuset.CPUSet, s cpuset.CPUSet) bool {
-	for _, x := range sets {
-		if x.Equals(s) {
-			return true
-		}
-	}
-	return false
 }

@@ -103,7 +103,7 @@ func (d *discovery) joinSiblings() {
 	}
 	for i, c := range cpus {
 		for _, s := range c.Siblings.List() {
-			if j := d.index(s); j >= 0 {
+			if j := d.t.cpuIndex(s); j >= 0 {
 				parent[find(j)] = find(i)
 			}
 		}
@@ -123,15 +123,6 @@ func (d *discovery) joinSiblings() {
 			"lists %s, but its siblings make the core %s; taking %s", c.Siblings.String(), set.String(), set.String())
 		c.Siblings = set
 	}
-}
-
-// index returns the position of CPU id in t.CPUs, or -1.
-func (d *discovery) index(id int) int {
-	i := sort.Search(len(d.t.CPUs), func(i int) bool { return d.t.CPUs[i].ID >= id })
-	if i < len(d.t.CPUs) && d.t.CPUs[i].ID == id {
-		return i
-	}
-	return -1
 }
 
 // topologyID reads a package or core id. The kernel writes -1 where the

@@ -51,17 +51,10 @@ func (d *discovery) netDir(dir string) string {
 // netdevs (switchdev representors, IPoIB child interfaces "ib0.8001")
 // or RDMA devices reports the first.
 func (d *discovery) firstEntry(rel, orElse string) string {
-	entries, err := d.r.readDir(rel)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return ""
-	case err != nil:
-		d.r.warn(rel, "%s; %s", why(err), orElse)
-		return ""
-	case len(entries) == 0:
-		return ""
+	if entries := d.r.optDir(rel, orElse); len(entries) > 0 {
+		return entries[0].Name()
 	}
-	return entries[0].Name()
+	return ""
 }
 
 // speed reads a netdev's speed in Mb/s. Reading it fails with EINVAL
@@ -123,16 +116,8 @@ func (d *discovery) readRDMA(dir string) *RDMADevice {
 // the RDMA device name; "" when the kernel exposes none (ib_uverbs not
 // loaded).
 func (d *discovery) uverbs(verbsDir, ibdev string) string {
-	entries, err := d.r.readDir(verbsDir)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return ""
-	case err != nil:
-		d.r.warn(verbsDir, "%s; uverbs device unknown", why(err))
-		return ""
-	}
 	var names, unnamed []string
-	for _, e := range entries {
+	for _, e := range d.r.optDir(verbsDir, "uverbs device unknown") {
 		if !strings.HasPrefix(e.Name(), "uverbs") {
 			continue
 		}

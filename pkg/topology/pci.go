@@ -39,17 +39,10 @@ var pcieRootPattern = regexp.MustCompile(`^pci[0-9a-f]{4,5}:[0-9a-f]{2}$`)
 // readPCI fills t.GPUs and t.NICs from sys/bus/pci/devices, whose entries
 // link to every PCI function's directory below sys/devices.
 func (d *discovery) readPCI() {
-	entries, err := d.r.readDir(pciDevicesDir)
-	if err != nil {
-		// Machines without PCI (s390x, some virtual machines) have no
-		// such directory; only an unreadable one is worth a warning.
-		if !errors.Is(err, fs.ErrNotExist) {
-			d.r.warn(pciDevicesDir, "%s; no GPU or NIC discovered", why(err))
-		}
-		return
-	}
 	names := &pciNames{root: d.r.root}
-	for _, e := range entries {
+	// Machines without PCI (s390x, some virtual machines) have no such
+	// directory, which is no warning.
+	for _, e := range d.r.optDir(pciDevicesDir, "no GPU or NIC discovered") {
 		addr := pciaddr.FromString(e.Name())
 		if addr == nil {
 			continue
@@ -184,8 +177,9 @@ func (d *discovery) hexAttr(rel string, bits int, orElse string) (uint64, bool) 
 // (pci.ids) below root, or else the host's. The database is parsed on
 // the first lookup only, since machines without GPUs or NICs need none,
 // and it is not kept between discoveries: the parsed database takes
-// megabytes, not worth holding in a long-running plugin for display names. The network
-// is never used, whatever PCIDB_ENABLE_NETWORK_FETCH says.
+// megabytes, not worth holding in a long-running plugin for display
+// names. The network is never used, whatever PCIDB_ENABLE_NETWORK_FETCH
+// says.
 type pciNames struct {
 	root   string
 	db     *pcidb.PCIDB

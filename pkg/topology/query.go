@@ -6,33 +6,42 @@ import (
 	"k8s.io/utils/cpuset"
 )
 
-// Node returns the NUMA node id, or nil if there is none.
-func (t *Topology) Node(id int) *NUMANode {
-	for i := range t.Nodes {
-		if t.Nodes[i].ID == id {
-			return &t.Nodes[i]
+// find returns the first element of s that match accepts, or nil.
+func find[T any](s []T, match func(*T) bool) *T {
+	for i := range s {
+		if match(&s[i]) {
+			return &s[i]
 		}
 	}
 	return nil
+}
+
+// Node returns the NUMA node id, or nil if there is none.
+func (t *Topology) Node(id int) *NUMANode {
+	return find(t.Nodes, func(n *NUMANode) bool { return n.ID == id })
 }
 
 // Socket returns the socket id, or nil if there is none.
 func (t *Topology) Socket(id int) *Socket {
-	for i := range t.Sockets {
-		if t.Sockets[i].ID == id {
-			return &t.Sockets[i]
-		}
-	}
-	return nil
+	return find(t.Sockets, func(s *Socket) bool { return s.ID == id })
 }
 
 // CPU returns the online CPU id, or nil if it is not online.
 func (t *Topology) CPU(id int) *CPU {
-	i := sort.Search(len(t.CPUs), func(i int) bool { return t.CPUs[i].ID >= id })
-	if i < len(t.CPUs) && t.CPUs[i].ID == id {
+	if i := t.cpuIndex(id); i >= 0 {
 		return &t.CPUs[i]
 	}
 	return nil
+}
+
+// cpuIndex returns the position of CPU id in CPUs, which are ascending by
+// id, or -1.
+func (t *Topology) cpuIndex(id int) int {
+	i := sort.Search(len(t.CPUs), func(i int) bool { return t.CPUs[i].ID >= id })
+	if i < len(t.CPUs) && t.CPUs[i].ID == id {
+		return i
+	}
+	return -1
 }
 
 // CPUSet returns the online CPUs.
@@ -103,20 +112,10 @@ func (t *Topology) L3Groups() map[int]cpuset.CPUSet {
 
 // GPU returns the GPU at the PCI address ("0000:1b:00.0"), or nil.
 func (t *Topology) GPU(address string) *PCIDevice {
-	for i := range t.GPUs {
-		if t.GPUs[i].Address == address {
-			return &t.GPUs[i]
-		}
-	}
-	return nil
+	return find(t.GPUs, func(g *PCIDevice) bool { return g.Address == address })
 }
 
 // NIC returns the NIC at the PCI address, or nil.
 func (t *Topology) NIC(address string) *NIC {
-	for i := range t.NICs {
-		if t.NICs[i].Address == address {
-			return &t.NICs[i]
-		}
-	}
-	return nil
+	return find(t.NICs, func(n *NIC) bool { return n.Address == address })
 }

@@ -3,6 +3,7 @@ package topology
 import (
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,6 +23,7 @@ func Render(w io.Writer, t *Topology) error {
 	// spanning sockets (virtual machines get such layouts) is referred to
 	// from the others.
 	placed := map[int]int{}
+	groups := t.L3Groups()
 	for _, s := range t.Sockets {
 		fmt.Fprintf(&b, "\nsocket %s: CPUs %s\n", idString(s.ID), s.CPUs.String())
 		for _, n := range t.Nodes {
@@ -34,7 +36,7 @@ func Render(w io.Writer, t *Topology) error {
 				continue
 			}
 			placed[n.ID] = s.ID
-			renderNode(&b, t, &n)
+			renderNode(&b, t, &n, groups)
 		}
 		if lost := nodeless(t, s.CPUs); !lost.IsEmpty() {
 			fmt.Fprintf(&b, "  CPUs without a NUMA node: %s\n", lost.String())
@@ -49,7 +51,7 @@ func Render(w io.Writer, t *Topology) error {
 	if len(memoryOnly) > 0 {
 		b.WriteString("\nNUMA nodes without CPUs:\n")
 		for _, n := range memoryOnly {
-			renderNode(&b, t, &n)
+			renderNode(&b, t, &n, groups)
 		}
 	}
 	renderDevices(&b, "\ndevices without a NUMA node:\n", t, Unknown)
@@ -75,7 +77,8 @@ func renderSummary(b *strings.Builder, t *Topology) {
 		plural(len(t.CPUs), "CPU"), plural(t.ThreadsPerCore(), "thread"), plural(len(t.GPUs), "GPU"), plural(len(t.NICs), "NIC"))
 }
 
-func renderNode(b *strings.Builder, t *Topology, n *NUMANode) {
+// renderNode draws one NUMA node with its share of the L3 groups.
+func renderNode(b *strings.Builder, t *Topology, n *NUMANode, groups map[int]cpuset.CPUSet) {
 	var cpus []CPU
 	for _, c := range t.CPUs {
 		if c.Node == n.ID {
@@ -92,8 +95,7 @@ func renderNode(b *strings.Builder, t *Topology, n *NUMANode) {
 		fmt.Fprintf(b, "  NUMA node %d: CPUs %s (%s, %s), %s\n", n.ID, n.CPUs.String(),
 			plural(countCores(cpus), "core"), plural(len(cpus), "thread"), mem)
 	}
-	groups := t.L3Groups()
-	for _, g := range sortedKeys(groups) {
+	for _, g := range slices.Sorted(maps.Keys(groups)) {
 		in := groups[g].Intersection(n.CPUs)
 		if in.IsEmpty() {
 			continue
@@ -205,19 +207,10 @@ func nodesOf(t *Topology, set cpuset.CPUSet) []string {
 		}
 	}
 	out := make([]string, 0, len(seen))
-	for _, n := range sortedKeys(seen) {
+	for _, n := range slices.Sorted(maps.Keys(seen)) {
 		out = append(out, idString(n))
 	}
 	return out
-}
-
-func sortedKeys[V any](m map[int]V) []int {
-	keys := make([]int, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 func idString(id int) string {

@@ -1,6 +1,7 @@
 package topology
 
 import (
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -82,13 +83,8 @@ func TestSnapshots(t *testing.T) {
 			gpus: []string{"0000:06:00.0"}, nics: 1,
 			warnings: []string{"sys/devices/system/cpu/online"},
 			check: func(t *testing.T, topo *Topology) {
-				g := topo.GPU("0000:06:00.0")
-				want := PCIDevice{Address: "0000:06:00.0", Vendor: VendorNVIDIA, Device: 0x15f8, Class: 0x030200,
-					NUMANode: Unknown, PCIeRoot: "pci0000:00", Driver: "nvidia",
-					VendorName: g.VendorName, ProductName: g.ProductName}
-				if *g != want {
-					t.Errorf("GPU = %+v, want %+v", *g, want)
-				}
+				wantGPU(t, topo, PCIDevice{Address: "0000:06:00.0", Vendor: VendorNVIDIA, Device: 0x15f8, Class: 0x030200,
+					NUMANode: Unknown, PCIeRoot: "pci0000:00", Driver: "nvidia"})
 				// virtio-net without a netdev in the snapshot.
 				n := topo.NIC("0000:05:00.0")
 				if n == nil || n.Interface != "" || n.RDMA != nil || n.Driver != "virtio-pci" {
@@ -128,13 +124,8 @@ func TestSnapshots(t *testing.T) {
 			model:    "Intel(R) Xeon(R) Processor", cpus: "0-15", sockets: []int{0}, nodes: []int{0}, cores: 16, threads: 1,
 			gpus: []string{"0000:00:06.0"}, nics: 1,
 			check: func(t *testing.T, topo *Topology) {
-				g := topo.GPU("0000:00:06.0")
-				want := PCIDevice{Address: "0000:00:06.0", Vendor: VendorNVIDIA, Device: 0x2335, Class: 0x030200,
-					NUMANode: Unknown, PCIeRoot: "pci0000:00", Driver: "nvidia",
-					VendorName: g.VendorName, ProductName: g.ProductName}
-				if *g != want {
-					t.Errorf("GPU = %+v, want %+v", *g, want)
-				}
+				wantGPU(t, topo, PCIDevice{Address: "0000:00:06.0", Vendor: VendorNVIDIA, Device: 0x2335, Class: 0x030200,
+					NUMANode: Unknown, PCIeRoot: "pci0000:00", Driver: "nvidia"})
 				n := topo.NIC("0000:00:03.0")
 				if n == nil || n.Interface != "eth0" || n.MAC != "02:00:00:00:00:01" || n.RDMA != nil || n.Driver != "virtio-pci" {
 					t.Errorf("NIC = %+v, want virtio-pci eth0 with the captured made-up MAC", n)
@@ -238,9 +229,24 @@ func wantNode(t *testing.T, topo *Topology, id int, cpus string, memory int64, d
 		t.Errorf("node %d missing", id)
 		return
 	}
-	if n.CPUs.String() != cpus || n.MemoryBytes != memory || !mapsEqual(n.Distances, distances) {
+	if n.CPUs.String() != cpus || n.MemoryBytes != memory || !maps.Equal(n.Distances, distances) {
 		t.Errorf("node %d = CPUs %s, %d bytes, distances %v; want CPUs %s, %d bytes, distances %v",
 			id, n.CPUs, n.MemoryBytes, n.Distances, cpus, memory, distances)
+	}
+}
+
+// wantGPU checks the GPU at want.Address, all but its names: they come
+// from the PCI database of the machine running the test.
+func wantGPU(t *testing.T, topo *Topology, want PCIDevice) {
+	t.Helper()
+	g := topo.GPU(want.Address)
+	if g == nil {
+		t.Errorf("GPU %s missing", want.Address)
+		return
+	}
+	want.VendorName, want.ProductName = g.VendorName, g.ProductName
+	if *g != want {
+		t.Errorf("GPU = %+v, want %+v", *g, want)
 	}
 }
 
@@ -255,18 +261,6 @@ func wantNIC(t *testing.T, topo *Topology, addr string, node int, pcieRoot, driv
 		t.Errorf("NIC %s = node %d, root %q, driver %q; want node %d, root %q, driver %q",
 			addr, n.NUMANode, n.PCIeRoot, n.Driver, node, pcieRoot, driver)
 	}
-}
-
-func mapsEqual(a, b map[int]int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }
 
 // wantWarnings checks that the warnings' paths contain the given

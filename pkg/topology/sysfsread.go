@@ -163,6 +163,22 @@ func (r *reader) readDir(rel string) ([]fs.DirEntry, error) {
 	return os.ReadDir(r.abs(rel))
 }
 
+// optDir is readDir for directories that legitimately do not exist on
+// every machine or device: a missing one lists nothing without a warning,
+// but anything else that keeps it from being read is a warning, completed
+// with orElse.
+func (r *reader) optDir(rel, orElse string) []fs.DirEntry {
+	entries, err := r.readDir(rel)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		r.warn(rel, "%s; %s", why(err), orElse)
+		return nil
+	}
+	return entries
+}
+
 // numbered returns the numbers N of the directory entries named
 // prefix+N, ascending; entries with other names are skipped.
 func numbered(entries []fs.DirEntry, prefix string) []int {

@@ -50,9 +50,8 @@ func (c *claimCheck) evaluate(ctx context.Context, devices []candidate) (string,
 			t := &tallies[k]
 			t.request, t.need, t.capacity = r.request, r.count, r.capacityText
 			t.counts = make(map[value]int64)
-			t.tooSmall = pools[ri].tooSmall
+			t.matching, t.tooSmall = int64(len(pools[ri].devices)), pools[ri].tooSmall
 			for _, di := range pools[ri].devices {
-				t.matching++
 				attr, ok := lookupAttribute(devices[di], al.attribute)
 				vals := attributeValues(attr)
 				if !ok || len(vals) == 0 {

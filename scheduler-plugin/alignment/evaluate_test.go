@@ -10,6 +10,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/hadron-sched/hadron/pkg/attrs"
+	"github.com/hadron-sched/hadron/scheduler-plugin/internal/schedtest"
 )
 
 const (
@@ -215,7 +216,7 @@ func TestRejection(t *testing.T) {
 			want:   `claim default/train-0: no resource.kubernetes.io/numaNode value on this node has 1 device for request "gpus" (no matching devices), nor 1 device for request "nic" (no matching devices)`,
 		},
 	}
-	classes := shippedClasses(t)
+	classes := schedtest.ShippedClasses(t)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			logger, ctx := ktesting.NewTestContext(t)
@@ -254,7 +255,7 @@ func classLookup(classes map[string]*resourceapi.DeviceClass) func(string) (*res
 }
 
 func TestBuildSkips(t *testing.T) {
-	b := checkBuilder{class: classLookup(shippedClasses(t)), celCache: cel.NewCache(10, cel.Features{})}
+	b := checkBuilder{class: classLookup(schedtest.ShippedClasses(t)), celCache: cel.NewCache(10, cel.Features{})}
 	allocated := claim("a", reqs(request("gpus", gpuClass, 1)), match(attrs.NUMANode))
 	allocated.Status.Allocation = &resourceapi.AllocationResult{}
 	tests := map[string]struct {

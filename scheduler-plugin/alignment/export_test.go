@@ -4,12 +4,11 @@ package alignment
 // whole scheduler with hadron's full registry (importing that registry from
 // this package's own tests would be an import cycle).
 var (
-	ShippedClasses = shippedClasses
-	NodeSlices     = nodeSlices
-	Claim          = claim
-	Reqs           = reqs
-	Request        = request
-	Match          = match
+	NodeSlices = nodeSlices
+	Claim      = claim
+	Reqs       = reqs
+	Request    = request
+	Match      = match
 )
 
 const (

@@ -2,17 +2,13 @@ package alignment
 
 import (
 	"fmt"
-	"io/fs"
-	"testing"
 
 	resourceapi "k8s.io/api/resource/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
-	"sigs.k8s.io/yaml"
 
-	"github.com/hadron-sched/hadron/deploy"
 	"github.com/hadron-sched/hadron/pkg/attrs"
 )
 
@@ -98,31 +94,6 @@ func nodeSlices(node string) []*resourceapi.ResourceSlice {
 		slice(node, attrs.NICDriver, nic(0, attrs.NICLinkLayerInfiniBand), nic(1, attrs.NICLinkLayerEthernet)),
 		slice(node, attrs.CPUDriver, cpu(0, 32), cpu(1, 64)),
 	}
-}
-
-// shippedClasses returns the DeviceClasses in deploy/deviceclasses.
-func shippedClasses(t testing.TB) map[string]*resourceapi.DeviceClass {
-	t.Helper()
-	classes := make(map[string]*resourceapi.DeviceClass)
-	files, err := fs.Glob(deploy.DeviceClasses, "deviceclasses/*.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, file := range files {
-		data, err := fs.ReadFile(deploy.DeviceClasses, file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		class := &resourceapi.DeviceClass{}
-		if err := yaml.UnmarshalStrict(data, class); err != nil {
-			t.Fatalf("%s: %v", file, err)
-		}
-		classes[class.Name] = class
-	}
-	if len(classes) == 0 {
-		t.Fatal("no DeviceClass shipped")
-	}
-	return classes
 }
 
 // request returns an ExactCount request; options adjust it.

@@ -16,6 +16,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/hadron-sched/hadron/pkg/attrs"
+	"github.com/hadron-sched/hadron/scheduler-plugin/internal/schedtest"
 )
 
 // fakeDRA serves claims, slices and classes from memory.
@@ -107,7 +108,7 @@ func TestPreFilterAndFilter(t *testing.T) {
 	dra := &fakeDRA{
 		claims:  map[string]*resourceapi.ResourceClaim{"default/train-0": c},
 		slices:  append(testSlices(), slice("node-2", attrs.GPUDriver, big...), slice("node-2", attrs.NICDriver, nic(0, attrs.NICLinkLayerEthernet))),
-		classes: shippedClasses(t),
+		classes: schedtest.ShippedClasses(t),
 	}
 	pl := newPlugin(dra, allFeatures)
 	_, ctx := ktesting.NewTestContext(t)
@@ -165,7 +166,7 @@ func TestPreFilterSkips(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			dra := &fakeDRA{claims: map[string]*resourceapi.ResourceClaim{}, classes: shippedClasses(t), slices: testSlices()}
+			dra := &fakeDRA{claims: map[string]*resourceapi.ResourceClaim{}, classes: schedtest.ShippedClasses(t), slices: testSlices()}
 			if tc.claim != nil {
 				dra.claims["default/"+tc.claim.Name] = tc.claim
 				if tc.pending {
@@ -260,7 +261,7 @@ func BenchmarkFilter(b *testing.B) {
 		request("cpus", cpuClass, 1, cpus(16)),
 		request("nic", nicClass, 1, selector(infiniBand)),
 	), match(attrs.NUMANode))
-	dra := &fakeDRA{claims: map[string]*resourceapi.ResourceClaim{"default/train-0": c}, slices: testSlices(), classes: shippedClasses(b)}
+	dra := &fakeDRA{claims: map[string]*resourceapi.ResourceClaim{"default/train-0": c}, slices: testSlices(), classes: schedtest.ShippedClasses(b)}
 	pl := newPlugin(dra, allFeatures)
 	ctx := b.Context()
 	state := framework.NewCycleState()

@@ -9,7 +9,6 @@ package draview
 // silently becomes upstream's.
 
 import (
-	"context"
 	"slices"
 	"testing"
 
@@ -63,25 +62,33 @@ func gpuSlice(name string, count int64, devices ...string) *resourceapi.Resource
 	return sl
 }
 
-// allocateOne allocates one whole GPU on n1 from the slices and returns its
-// name.
-func allocateOne(t *testing.T, allocator string, list ...*resourceapi.ResourceSlice) string {
+// allocateOnN1 runs the allocator on list for claim on node n1 and returns
+// the allocated devices, in request order.
+func allocateOnN1(t *testing.T, allocator string, m *fx.Manager, list []*resourceapi.ResourceSlice, claim *resourceapi.ResourceClaim) []string {
 	t.Helper()
 	_, ctx := ktesting.NewTestContext(t)
 	structured.EnableAllocators(allocator)
 	defer structured.EnableAllocators()
-	m := fx.NewManager(list)
-	a, err := structured.NewAllocator(ctx, defaultFeatures(), fx.EmptyState(), m.DeviceClasses(), list, cel.NewCache(10, cel.Features{}))
+	a, err := structured.NewAllocator(ctx, defaultFeatures(), m.State, m.DeviceClasses(), list, cel.NewCache(10, cel.Features{}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	claim := fx.Claim("c", "", fx.Request("gpu", fx.GPUClass, 1))
-	node := &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"}}
-	results, err := a.Allocate(context.Background(), node, []*resourceapi.ResourceClaim{claim})
+	results, err := a.Allocate(ctx, &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"}}, []*resourceapi.ResourceClaim{claim})
 	if err != nil || len(results) != 1 {
 		t.Fatalf("allocate: %v, %v", results, err)
 	}
-	return results[0].Devices.Results[0].Device
+	var got []string
+	for _, r := range results[0].Devices.Results {
+		got = append(got, r.Device)
+	}
+	return got
+}
+
+// allocateOne allocates one whole GPU on n1 from the slices and returns its
+// name.
+func allocateOne(t *testing.T, allocator string, list ...*resourceapi.ResourceSlice) string {
+	t.Helper()
+	return allocateOnN1(t, allocator, fx.NewManager(list), list, fx.Claim("c", "", fx.Request("gpu", fx.GPUClass, 1)))[0]
 }
 
 var contractAllocators = []string{"incubating", "experimental"}
@@ -137,22 +144,7 @@ func TestContractViewSteersAllocator(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, ctx := ktesting.NewTestContext(t)
-			structured.EnableAllocators(allocator)
-			defer structured.EnableAllocators()
-			a, err := structured.NewAllocator(ctx, defaultFeatures(), m.State, m.DeviceClasses(), list, cel.NewCache(10, cel.Features{}))
-			if err != nil {
-				t.Fatal(err)
-			}
-			claim := fx.Claim("c", "", fx.Request("gpu", fx.GPUClass, 2))
-			results, err := a.Allocate(ctx, &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"}}, []*resourceapi.ResourceClaim{claim})
-			if err != nil || len(results) != 1 {
-				t.Fatalf("allocate: %v, %v", results, err)
-			}
-			var got []string
-			for _, r := range results[0].Devices.Results {
-				got = append(got, r.Device)
-			}
+			got := allocateOnN1(t, allocator, m, list, fx.Claim("c", "", fx.Request("gpu", fx.GPUClass, 2)))
 			want := []string{gpus[0][4].DeviceName(), gpus[0][6].DeviceName()}
 			if !slices.Equal(got, want) {
 				t.Errorf("allocated %v, want %v", got, want)

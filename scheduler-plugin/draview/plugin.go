@@ -25,8 +25,7 @@ const Name = "HadronDynamicResources"
 // wrapped only to pass the cycle's snapshot on to the score plugins.
 type Plugin struct {
 	*dynamicresources.DynamicResources
-	view           *view
-	workloadClaims bool
+	view *view
 }
 
 var (
@@ -58,10 +57,11 @@ func newPlugin(ctx context.Context, obj runtime.Object, fh fwk.Handle, shared *m
 	if err != nil {
 		return nil, err
 	}
-	pl := &Plugin{workloadClaims: fts.EnableDRAWorkloadResourceClaims}
+	pl := &Plugin{}
 	inner := fh
-	if dra := fh.SharedDRAManager(); dra != nil && fts.EnableDynamicResourceAllocation {
-		pl.view = &view{src: shared.For(dra, fts), logger: klog.LoggerWithName(klog.FromContext(ctx), Name)}
+	dra := fh.SharedDRAManager()
+	if src := shared.For(dra, fts); src != nil {
+		pl.view = &view{src: src, logger: klog.LoggerWithName(klog.FromContext(ctx), Name)}
 		inner = handle{Handle: fh, dra: manager{SharedDRAManager: dra, view: pl.view}}
 	}
 	p, err := dynamicresources.New(ctx, args, inner, fts)
@@ -78,23 +78,25 @@ func newPlugin(ctx context.Context, obj runtime.Object, fh fwk.Handle, shared *m
 
 // PreFilter runs the upstream PreFilter, which lists the slices through
 // the view once per pod, and records the snapshot that listing showed in
-// the cycle state: the score plugins then evaluate exactly the device
-// order the allocator searches. The view orders for the pod's request
-// sizes, read here from its unallocated claims: PreFilter runs on the one
-// scheduling goroutine, so the demand set here is the one the upstream
-// PreFilter's listing sees.
+// the cycle state, with the pod's demand: the score plugins then evaluate
+// exactly the device order the allocator searches, for the claims it was
+// ordered for. The view orders for the pod's request sizes, read here from
+// its unallocated claims: PreFilter runs on the one scheduling goroutine,
+// so the demand set here is the one the upstream PreFilter's listing sees.
 func (pl *Plugin) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, nodes []fwk.NodeInfo) (*fwk.PreFilterResult, *fwk.Status) {
 	if pl.view == nil {
 		return pl.DynamicResources.PreFilter(ctx, cs, pod, nodes)
 	}
+	var demand *model.Demand
 	if len(pod.Spec.ResourceClaims) > 0 {
-		pl.view.forPod(pl.view.src.PodDemand(ctx, pod, pl.workloadClaims))
+		demand = pl.view.src.PodDemand(ctx, pod)
+		pl.view.forPod(demand)
 		defer pl.view.forPod(nil)
 	}
 	mark := pl.view.mark()
 	result, status := pl.DynamicResources.PreFilter(ctx, cs, pod, nodes)
 	if snap := pl.view.since(mark); snap != nil {
-		model.WriteSnapshot(cs, snap)
+		model.WriteSnapshot(cs, snap, demand)
 	}
 	return result, status
 }

@@ -5,38 +5,12 @@ import (
 	"slices"
 	"testing"
 
-	v1 "k8s.io/api/core/v1"
 	resourceapi "k8s.io/api/resource/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/dynamic-resource-allocation/cel"
-	"k8s.io/dynamic-resource-allocation/structured"
 	"k8s.io/klog/v2/ktesting"
 
 	"github.com/hadron-sched/hadron/pkg/attrs"
 	fx "github.com/hadron-sched/hadron/scheduler-plugin/internal/testfixtures"
 )
-
-// allocateOnN1 runs the allocator on list for claim on node n1 and returns
-// the allocated devices, in request order.
-func allocateOnN1(t *testing.T, allocator string, m *fx.Manager, list []*resourceapi.ResourceSlice, claim *resourceapi.ResourceClaim) []string {
-	t.Helper()
-	_, ctx := ktesting.NewTestContext(t)
-	structured.EnableAllocators(allocator)
-	defer structured.EnableAllocators()
-	a, err := structured.NewAllocator(ctx, defaultFeatures(), m.State, m.DeviceClasses(), list, cel.NewCache(10, cel.Features{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	results, err := a.Allocate(ctx, &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"}}, []*resourceapi.ResourceClaim{claim})
-	if err != nil || len(results) != 1 {
-		t.Fatalf("allocate: %v, %v", results, err)
-	}
-	var got []string
-	for _, r := range results[0].Devices.Results {
-		got = append(got, r.Device)
-	}
-	return got
-}
 
 // listFor lists the view as the plugin's PreFilter has the upstream
 // PreFilter list it for the pod using claim.
@@ -44,7 +18,7 @@ func listFor(t *testing.T, v *view, m *fx.Manager, claim *resourceapi.ResourceCl
 	t.Helper()
 	_, ctx := ktesting.NewTestContext(t)
 	m.AddClaim(claim)
-	v.forPod(v.src.PodDemand(ctx, fx.Pod("p", claim.Name), false))
+	v.forPod(v.src.PodDemand(ctx, fx.Pod("p", claim.Name)))
 	defer v.forPod(nil)
 	list, err := v.ListWithDeviceTaintRules()
 	if err != nil {

@@ -4,10 +4,7 @@ import (
 	"context"
 
 	v1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	fwk "k8s.io/kube-scheduler/framework"
-	"k8s.io/kubernetes/pkg/scheduler/framework/plugins/feature"
 	frameworkruntime "k8s.io/kubernetes/pkg/scheduler/framework/runtime"
 
 	"github.com/hadron-sched/hadron/scheduler-plugin/internal/model"
@@ -33,20 +30,12 @@ var (
 // NewFactory returns the plugin's factory; plugins built from one
 // model.Shared share the device model.
 func NewFactory(shared *model.Shared) frameworkruntime.PluginFactory {
-	return func(_ context.Context, obj runtime.Object, fh fwk.Handle) (fwk.Plugin, error) {
-		args, err := decodeArgs(obj)
-		if err != nil {
-			return nil, err
-		}
-		fts := feature.NewSchedulerFeaturesFromGates(utilfeature.DefaultFeatureGate)
-		return New(args, fh.SharedDRAManager(), shared, fts), nil
-	}
+	return scoring.NewFactory(shared, decodeArgs, New)
 }
 
-// New builds the plugin on a DRA manager (nil when dynamic resource
-// allocation is off: the plugin then scores nothing).
-func New(args *Args, dra fwk.SharedDRAManager, shared *model.Shared, fts feature.Features) *Plugin {
-	return &Plugin{Base: scoring.NewBase(dra, shared, fts), tasks: tasks(args.TargetWorkload)}
+// New builds the plugin on base's device model.
+func New(args *Args, base scoring.Base) *Plugin {
+	return &Plugin{Base: base, tasks: tasks(args.TargetWorkload)}
 }
 
 // Name returns the plugin's name.

@@ -4,7 +4,9 @@ import (
 	"fmt"
 
 	"k8s.io/apimachinery/pkg/runtime"
-	frameworkruntime "k8s.io/kubernetes/pkg/scheduler/framework/runtime"
+	"k8s.io/utils/ptr"
+
+	"github.com/hadron-sched/hadron/scheduler-plugin/internal/scoring"
 )
 
 // Args are the plugin's arguments (see the package documentation for the
@@ -37,16 +39,13 @@ const (
 // SetDefaults fills unset arguments.
 func (a *Args) SetDefaults() {
 	if a.IdleCharged == nil {
-		v := DefaultIdleCharged
-		a.IdleCharged = &v
+		a.IdleCharged = ptr.To(DefaultIdleCharged)
 	}
 	if a.ActiveFloorPercent == nil {
-		v := int32(DefaultActiveFloorPercent)
-		a.ActiveFloorPercent = &v
+		a.ActiveFloorPercent = ptr.To[int32](DefaultActiveFloorPercent)
 	}
 	if a.UtilizationPercent == nil {
-		v := int32(DefaultUtilizationPercent)
-		a.UtilizationPercent = &v
+		a.UtilizationPercent = ptr.To[int32](DefaultUtilizationPercent)
 	}
 }
 
@@ -74,13 +73,5 @@ func (a *Args) model() powerModel {
 // decodeArgs reads, defaults and validates the arguments of an out-of-tree
 // plugin (a runtime.Unknown holding YAML or JSON, or nil).
 func decodeArgs(obj runtime.Object) (*Args, error) {
-	args := &Args{}
-	if err := frameworkruntime.DecodeInto(obj, args); err != nil {
-		return nil, fmt.Errorf("decode %s args: %w", Name, err)
-	}
-	args.SetDefaults()
-	if err := args.Validate(); err != nil {
-		return nil, err
-	}
-	return args, nil
+	return scoring.DecodeArgs[Args](Name, obj)
 }

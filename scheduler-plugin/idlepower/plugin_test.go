@@ -11,7 +11,6 @@ import (
 	"k8s.io/kubernetes/pkg/scheduler/framework/plugins/feature"
 
 	"github.com/hadron-sched/hadron/pkg/attrs"
-	"github.com/hadron-sched/hadron/scheduler-plugin/internal/model"
 	"github.com/hadron-sched/hadron/scheduler-plugin/internal/scoring"
 	fx "github.com/hadron-sched/hadron/scheduler-plugin/internal/testfixtures"
 )
@@ -20,15 +19,7 @@ var fts = feature.Features{EnableDynamicResourceAllocation: true, EnableDRAConsu
 
 func newTestPlugin(t *testing.T, m *fx.Manager, raw string) *Plugin {
 	t.Helper()
-	var obj runtime.Object
-	if raw != "" {
-		obj = &runtime.Unknown{Raw: []byte(raw), ContentType: runtime.ContentTypeJSON}
-	}
-	args, err := decodeArgs(obj)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return New(args, m, &model.Shared{}, fts)
+	return fx.NewScorePlugin(t, m, fts, raw, decodeArgs, New)
 }
 
 func compute(milli int64) map[resourceapi.QualifiedName]int64 {

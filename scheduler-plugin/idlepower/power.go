@@ -1,8 +1,6 @@
 package idlepower
 
 import (
-	"strconv"
-
 	"github.com/hadron-sched/hadron/pkg/attrs"
 	"github.com/hadron-sched/hadron/scheduler-plugin/internal/model"
 )
@@ -23,7 +21,7 @@ func (m powerModel) watts(idle, maxW, f float64) float64 {
 func (m powerModel) marginal(p *model.Placement) float64 {
 	n := p.Node
 	gpus := map[int]bool{}
-	packages := map[string]bool{}
+	packages := map[cpuPackage]bool{}
 	for _, pick := range p.Picks {
 		d := &n.Devices[pick.Device]
 		if d.GPU >= 0 {
@@ -48,18 +46,20 @@ func (m powerModel) marginal(p *model.Placement) float64 {
 	return total
 }
 
-// packageOf names the CPU package a CPU device belongs to: its socket, or
-// its NUMA node when the socket is unknown.
-func packageOf(d *model.Device) string {
+// cpuPackage names a CPU package: its socket, or, when the socket is
+// unknown, the NUMA node standing in for it.
+type cpuPackage struct{ socket, numa int }
+
+func packageOf(d *model.Device) cpuPackage {
 	if d.Socket >= 0 {
-		return "socket:" + strconv.Itoa(d.Socket)
+		return cpuPackage{socket: d.Socket, numa: model.NoNUMA}
 	}
-	return "numa:" + strconv.Itoa(d.NUMA)
+	return cpuPackage{socket: -1, numa: d.NUMA}
 }
 
 // packageDelta is what a placement adds to one CPU package: its fraction
 // of busy CPUs, over all the package's NUMA nodes, before and after.
-func (m powerModel) packageDelta(p *model.Placement, pkg string) float64 {
+func (m powerModel) packageDelta(p *model.Placement, pkg cpuPackage) float64 {
 	n := p.Node
 	var idle, maxW float64
 	var total, before, after int64

@@ -4,7 +4,9 @@ import (
 	"fmt"
 
 	"k8s.io/apimachinery/pkg/runtime"
-	frameworkruntime "k8s.io/kubernetes/pkg/scheduler/framework/runtime"
+	"k8s.io/utils/ptr"
+
+	"github.com/hadron-sched/hadron/scheduler-plugin/internal/scoring"
 )
 
 // Args are the plugin's arguments.
@@ -23,8 +25,7 @@ const DefaultPCIeRootPercent = 25
 // SetDefaults fills unset arguments.
 func (a *Args) SetDefaults() {
 	if a.PCIeRootPercent == nil {
-		v := int32(DefaultPCIeRootPercent)
-		a.PCIeRootPercent = &v
+		a.PCIeRootPercent = ptr.To[int32](DefaultPCIeRootPercent)
 	}
 }
 
@@ -39,13 +40,5 @@ func (a *Args) Validate() error {
 // decodeArgs reads, defaults and validates the arguments of an out-of-tree
 // plugin (a runtime.Unknown holding YAML or JSON, or nil).
 func decodeArgs(obj runtime.Object) (*Args, error) {
-	args := &Args{}
-	if err := frameworkruntime.DecodeInto(obj, args); err != nil {
-		return nil, fmt.Errorf("decode %s args: %w", Name, err)
-	}
-	args.SetDefaults()
-	if err := args.Validate(); err != nil {
-		return nil, err
-	}
-	return args, nil
+	return scoring.DecodeArgs[Args](Name, obj)
 }

@@ -8,7 +8,6 @@ import (
 	"k8s.io/kubernetes/pkg/scheduler/framework/plugins/feature"
 
 	"github.com/hadron-sched/hadron/pkg/attrs"
-	"github.com/hadron-sched/hadron/scheduler-plugin/internal/model"
 	fx "github.com/hadron-sched/hadron/scheduler-plugin/internal/testfixtures"
 )
 
@@ -16,11 +15,7 @@ var fts = feature.Features{EnableDynamicResourceAllocation: true, EnableDRAConsu
 
 func newTestPlugin(t *testing.T, m *fx.Manager) *Plugin {
 	t.Helper()
-	args, err := decodeArgs(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return New(args, m, &model.Shared{}, fts)
+	return fx.NewScorePlugin(t, m, fts, "", decodeArgs, New)
 }
 
 func TestScoreFavoursAlignableNode(t *testing.T) {

@@ -3,7 +3,7 @@ package numaaffinity
 import (
 	"context"
 	"math"
-	"strconv"
+	"slices"
 
 	fwk "k8s.io/kube-scheduler/framework"
 
@@ -21,23 +21,39 @@ func (f fit) ratio() float64 {
 	return float64(f.served) / float64(f.requested)
 }
 
+// candidates are the devices of a node one request could use: those that
+// pass its selectors, and of these the ones with room for it now.
+type candidates struct {
+	count         int64
+	matched, free []int
+}
+
 // alignmentScore blends the NUMA and PCIe-root fits of the demand on n.
 func alignmentScore(ctx context.Context, n *model.Node, d *model.Demand, pcieWeight float64) (int64, error) {
-	numa, err := bestFit(ctx, n, d, func(dev *model.Device) (string, bool) {
-		if dev.NUMA == model.NoNUMA {
-			return "", false
+	var reqs []candidates
+	for ri := range d.Requests {
+		r := &d.Requests[ri]
+		if r.All {
+			continue
 		}
-		return strconv.Itoa(dev.NUMA), true
-	})
-	if err != nil {
-		return 0, err
+		matched, err := n.Match(ctx, r)
+		if err != nil {
+			return 0, err
+		}
+		c := candidates{count: r.Count, matched: matched}
+		for _, di := range matched {
+			if n.CanTake(di, r) {
+				c.free = append(c.free, di)
+			}
+		}
+		reqs = append(reqs, c)
 	}
-	pcie, err := bestFit(ctx, n, d, func(dev *model.Device) (string, bool) {
+	numa := bestFit(n, reqs, func(dev *model.Device) (int, bool) {
+		return dev.NUMA, dev.NUMA != model.NoNUMA
+	})
+	pcie := bestFit(n, reqs, func(dev *model.Device) (string, bool) {
 		return dev.PCIeRoot, dev.PCIeRoot != ""
 	})
-	if err != nil {
-		return 0, err
-	}
 	if numa.requested == 0 {
 		return 0, nil
 	}
@@ -53,41 +69,31 @@ func alignmentScore(ctx context.Context, n *model.Node, d *model.Demand, pcieWei
 // bestFit finds the group (by the group function; devices outside any
 // group serve no one) that serves most of the requested devices. Requests
 // whose matching devices have no group at all are not counted.
-func bestFit(ctx context.Context, n *model.Node, d *model.Demand, group func(*model.Device) (string, bool)) (fit, error) {
-	served := map[string]int64{}
+func bestFit[K comparable](n *model.Node, reqs []candidates, group func(*model.Device) (K, bool)) fit {
+	served := map[K]int64{}
 	var requested int64
-	for ri := range d.Requests {
-		r := &d.Requests[ri]
-		if r.All {
-			continue
-		}
-		matched, err := n.Match(ctx, r)
-		if err != nil {
-			return fit{}, err
-		}
-		free := map[string]int64{}
-		grouped := false
-		for _, di := range matched {
-			g, ok := group(&n.Devices[di])
-			if !ok {
-				continue
-			}
-			grouped = true
-			if n.CanTake(di, r) {
-				free[g]++
-			}
-		}
+	for _, c := range reqs {
+		grouped := slices.ContainsFunc(c.matched, func(di int) bool {
+			_, ok := group(&n.Devices[di])
+			return ok
+		})
 		if !grouped {
 			continue
 		}
-		requested += r.Count
-		for g, c := range free {
-			served[g] += min(c, r.Count)
+		requested += c.count
+		free := map[K]int64{}
+		for _, di := range c.free {
+			if g, ok := group(&n.Devices[di]); ok {
+				free[g]++
+			}
+		}
+		for g, f := range free {
+			served[g] += min(f, c.count)
 		}
 	}
 	best := fit{requested: requested}
 	for _, s := range served {
 		best.served = max(best.served, s)
 	}
-	return best, nil
+	return best
 }

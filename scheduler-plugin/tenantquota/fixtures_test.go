@@ -31,6 +31,8 @@ type fakeDRA struct {
 	claims                   map[string]*resourceapi.ResourceClaim // namespace/name
 	pending                  map[types.UID]*resourceapi.AllocationResult
 	slices                   []*resourceapi.ResourceSlice
+	// lists counts the calls of ListWithDeviceTaintRules.
+	lists int
 	// extended are the extended resources a DeviceClass backs.
 	extended map[v1.ResourceName]bool
 }
@@ -51,6 +53,9 @@ func (f *fakeDRA) GetDeviceClass(name v1.ResourceName) *resourceapi.DeviceClass 
 }
 
 func (f *fakeDRA) ListWithDeviceTaintRules() ([]*resourceapi.ResourceSlice, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lists++
 	return f.slices, nil
 }
 

@@ -134,6 +134,33 @@ func TestReserveNeverOvershoots(t *testing.T) {
 	}
 }
 
+// TestReservePricesFromTheDRAManager: devices the plugin's slice index
+// does not have yet are priced from the scheduler's DRA manager, listed
+// once however many devices the allocation names.
+func TestReservePricesFromTheDRAManager(t *testing.T) {
+	h := newHarness(t)
+	h.dra.slices = append(h.dra.slices, gpuSlice("node-2", 2)) // not in the index
+	h.tenant("physics", map[string]string{"quota.hadron.dev/gpu-memory": "160Gi"})
+	h.namespace("a", "physics", "")
+	c := h.gpuClaim("a", "c")
+	alloc := allocation("gpu-0")
+	alloc.Devices.Results = append(alloc.Devices.Results, allocation("gpu-1").Devices.Results...)
+	for i := range alloc.Devices.Results {
+		alloc.Devices.Results[i].Pool = "node-2"
+	}
+	h.dra.setPending(c.UID, alloc)
+	if st := h.pl.Reserve(h.ctx(), framework.NewCycleState(), pod("a", "p", "c"), "node-2"); !st.IsSuccess() {
+		t.Fatalf("Reserve: %v", st)
+	}
+	want := quota.List{quota.GPUs: 2, quota.GPUMilli: 2000, quota.GPUMemory: 160 << 30}
+	if got := h.used("physics"); !maps.Equal(got, want) {
+		t.Errorf("used = %v, want %v", got, want)
+	}
+	if h.dra.lists != 1 {
+		t.Errorf("DRA manager listed %d times, want once", h.dra.lists)
+	}
+}
+
 // claimUID is the UID of an existing claim.
 func (h *harness) claimUID(ns, name string) types.UID {
 	h.t.Helper()

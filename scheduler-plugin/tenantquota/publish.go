@@ -183,17 +183,14 @@ func usageData(tenant string, info tenantInfo, used quota.List, namespaces []str
 	if info.err != nil {
 		data[keyStatus] = "held: " + flatten(info.err)
 	}
-	resources := quota.List{}
 	for r, v := range used {
 		if v != 0 {
-			resources[r] = 0
+			data[string(r)+".used"] = r.Format(v)
 		}
 	}
-	for r := range info.quota.Limits {
-		resources[r] = 0
-		data[string(r)+".limit"] = r.Format(info.quota.Limits[r])
-	}
-	for r := range resources {
+	// A limited resource shows its usage even when nothing is used.
+	for r, limit := range info.quota.Limits {
+		data[string(r)+".limit"] = r.Format(limit)
 		data[string(r)+".used"] = r.Format(used[r])
 	}
 	return data

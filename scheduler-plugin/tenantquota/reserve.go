@@ -52,6 +52,7 @@ func (pl *Plugin) Reserve(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, _
 	}
 	var claims []podClaim
 	state := &reserveState{tenant: tg.tenant}
+	fallback := &draPools{lister: k.slices}
 	for _, claim := range k.podClaims(pod) {
 		alloc := k.claims.GetPendingAllocation(claim.UID)
 		if alloc == nil {
@@ -60,7 +61,7 @@ func (pl *Plugin) Reserve(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, _
 		}
 		cost, complete := quota.Price(alloc, k.pools)
 		if !complete {
-			cost, complete = quota.Price(alloc, draPools{k.slices})
+			cost, complete = quota.Price(alloc, fallback)
 			if !complete {
 				logger.V(2).Info("Pricing an allocation whose devices are not all published; counting what the allocation records", "resourceclaim", klog.KObj(claim), "cost", cost.String())
 			}

@@ -3,9 +3,7 @@ package tenantquota_test
 import (
 	"context"
 	"fmt"
-	"io/fs"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,20 +15,12 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes/fake"
-	clienttesting "k8s.io/client-go/testing"
-	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2/ktesting"
-	"k8s.io/kubernetes/pkg/scheduler"
-	"k8s.io/kubernetes/pkg/scheduler/apis/config"
-	"k8s.io/kubernetes/pkg/scheduler/apis/config/scheme"
-	"k8s.io/kubernetes/pkg/scheduler/apis/config/validation"
-	"k8s.io/kubernetes/pkg/scheduler/profile"
 	"k8s.io/utils/ptr"
-	"sigs.k8s.io/yaml"
 
-	"github.com/hadron-sched/hadron/deploy"
 	"github.com/hadron-sched/hadron/pkg/attrs"
 	schedulerplugin "github.com/hadron-sched/hadron/scheduler-plugin"
+	"github.com/hadron-sched/hadron/scheduler-plugin/internal/schedtest"
 	"github.com/hadron-sched/hadron/scheduler-plugin/tenantquota"
 )
 
@@ -45,8 +35,10 @@ func TestShippedConfig(t *testing.T) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	objects := []runtime.Object{node("node-1"), gpuSlice("node-1", 8)}
-	objects = append(objects, shippedClasses(t)...)
+	objects := []runtime.Object{schedtest.Node("node-1"), gpuSlice("node-1", 8)}
+	for _, class := range schedtest.ShippedClasses(t) {
+		objects = append(objects, class)
+	}
 	for _, ns := range []string{"a", "b"} {
 		objects = append(objects, &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{tenantquota.DefaultTenantLabel: "physics"}}})
 	}
@@ -56,43 +48,26 @@ func TestShippedConfig(t *testing.T) {
 		if i%4 < 2 {
 			profile = v1.DefaultSchedulerName
 		}
-		objects = append(objects, gpuClaim(ns, name), podWithClaim(ns, name, profile))
+		objects = append(objects, gpuClaim(ns, name), schedtest.PodWithClaim(ns, name, profile))
 	}
 	client := fake.NewClientset(objects...)
-	bound := recordBindings(client)
-
-	informerFactory := scheduler.NewInformerFactory(client, 0, nil)
-	broadcaster := events.NewBroadcaster(&events.EventSinkImpl{Interface: client.EventsV1()})
-	sched, err := scheduler.New(ctx, client, informerFactory, nil, profile.NewRecorderFactory(broadcaster),
-		scheduler.WithProfiles(loadShippedConfig(t).Profiles...),
-		scheduler.WithFrameworkOutOfTreeRegistry(schedulerplugin.Registry()),
-	)
-	if err != nil {
-		t.Fatalf("scheduler with the shipped configuration: %v", err)
-	}
-	if !tenantquota.InjectTenant(logger, informerFactory, "physics", map[string]string{"quota.hadron.dev/gpus": "3"}) {
+	bound := schedtest.RecordBindings(client)
+	sched := schedtest.Start(ctx, t, client, schedulerplugin.Registry(), schedtest.ShippedConfig(t))
+	if !tenantquota.InjectTenant(logger, sched.Informers, "physics", map[string]string{"quota.hadron.dev/gpus": "3"}) {
 		t.Fatal("no TenantQuota state for the scheduler")
 	}
-	informerFactory.Start(ctx.Done())
-	informerFactory.WaitForCacheSync(ctx.Done())
 	go sched.Run(ctx)
 
-	err = wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
-		return count(bound) >= 3 && countUnschedulable(ctx, t, client) == 5, nil
+	err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
+		return bound.Count() >= 3 && countUnschedulable(ctx, t, client) == 5, nil
 	})
 	if err != nil {
-		t.Fatalf("%d pods bound, %d reported unschedulable; want 3 and 5", count(bound), countUnschedulable(ctx, t, client))
+		t.Fatalf("%d pods bound, %d reported unschedulable; want 3 and 5", bound.Count(), countUnschedulable(ctx, t, client))
 	}
 	time.Sleep(time.Second)
-	if n := count(bound); n != 3 {
+	if n := bound.Count(); n != 3 {
 		t.Errorf("%d pods bound, want 3", n)
 	}
-}
-
-func count(m *sync.Map) int {
-	n := 0
-	m.Range(func(any, any) bool { n++; return true })
-	return n
 }
 
 // countUnschedulable counts the pods told that the quota is exceeded.
@@ -114,73 +89,6 @@ func countUnschedulable(ctx context.Context, t *testing.T, client *fake.Clientse
 		}
 	}
 	return n
-}
-
-func loadShippedConfig(t *testing.T) *config.KubeSchedulerConfiguration {
-	t.Helper()
-	obj, _, err := scheme.Codecs.UniversalDecoder().Decode(deploy.SchedulerConfig, nil, nil)
-	if err != nil {
-		t.Fatalf("decode deploy/scheduler/config.yaml: %v", err)
-	}
-	cfg, ok := obj.(*config.KubeSchedulerConfiguration)
-	if !ok {
-		t.Fatalf("deploy/scheduler/config.yaml holds a %T", obj)
-	}
-	if err := validation.ValidateKubeSchedulerConfiguration(cfg); err != nil {
-		t.Fatalf("deploy/scheduler/config.yaml: %v", err)
-	}
-	return cfg
-}
-
-func shippedClasses(t *testing.T) []runtime.Object {
-	t.Helper()
-	files, err := fs.Glob(deploy.DeviceClasses, "deviceclasses/*.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []runtime.Object
-	for _, file := range files {
-		data, err := fs.ReadFile(deploy.DeviceClasses, file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		class := &resourceapi.DeviceClass{}
-		if err := yaml.UnmarshalStrict(data, class); err != nil {
-			t.Fatalf("%s: %v", file, err)
-		}
-		out = append(out, class)
-	}
-	return out
-}
-
-// recordBindings makes bindings succeed and records the pods bound.
-func recordBindings(client *fake.Clientset) *sync.Map {
-	bound := &sync.Map{}
-	client.PrependReactor("create", "pods", func(action clienttesting.Action) (bool, runtime.Object, error) {
-		create, ok := action.(clienttesting.CreateAction)
-		if !ok || action.GetSubresource() != "binding" {
-			return false, nil, nil
-		}
-		binding, ok := create.GetObject().(*v1.Binding)
-		if !ok {
-			return false, nil, nil
-		}
-		bound.Store(action.GetNamespace()+"/"+binding.Name, binding.Target.Name)
-		return true, binding, nil
-	})
-	return bound
-}
-
-func node(name string) *v1.Node {
-	return &v1.Node{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{v1.LabelHostname: name}},
-		Status: v1.NodeStatus{
-			Allocatable: v1.ResourceList{
-				v1.ResourcePods: resource.MustParse("110"), v1.ResourceCPU: resource.MustParse("96"), v1.ResourceMemory: resource.MustParse("512Gi"),
-			},
-			Conditions: []v1.NodeCondition{{Type: v1.NodeReady, Status: v1.ConditionTrue}},
-		},
-	}
 }
 
 func gpuSlice(node string, n int) *resourceapi.ResourceSlice {
@@ -210,19 +118,5 @@ func gpuClaim(ns, name string) *resourceapi.ResourceClaim {
 		Spec: resourceapi.ResourceClaimSpec{Devices: resourceapi.DeviceClaim{Requests: []resourceapi.DeviceRequest{{
 			Name: "gpu", Exactly: &resourceapi.ExactDeviceRequest{DeviceClassName: "gpu.hadron.dev", AllocationMode: resourceapi.DeviceAllocationModeExactCount, Count: 1},
 		}}}},
-	}
-}
-
-func podWithClaim(ns, name, schedulerName string) *v1.Pod {
-	return &v1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, UID: types.UID("pod-" + ns + "-" + name)},
-		Spec: v1.PodSpec{
-			SchedulerName:  schedulerName,
-			ResourceClaims: []v1.PodResourceClaim{{Name: "gpu", ResourceClaimName: ptr.To(name)}},
-			Containers: []v1.Container{{
-				Name: "main", Image: "registry.example.org/training",
-				Resources: v1.ResourceRequirements{Claims: []v1.ResourceClaim{{Name: "gpu"}}},
-			}},
-		},
 	}
 }

@@ -90,19 +90,24 @@ func (p *poolIndex) handler() cache.ResourceEventHandler {
 
 // draPools looks pools up in the scheduler's DRA manager, which can be a
 // moment ahead of this plugin's informer handler: Reserve prices with it
-// when a device it was just given is not in the index yet.
-type draPools struct{ lister fwk.ResourceSliceLister }
+// when a device it was just given is not in the index yet. The manager
+// only lists every slice, so one draPools lists them once, at its first
+// lookup, however many devices the pod's allocations name.
+type draPools struct {
+	lister fwk.ResourceSliceLister
+	byPool map[poolKey][]*resourceapi.ResourceSlice // nil until listed
+}
 
-func (d draPools) PoolSlices(driver, pool string) []*resourceapi.ResourceSlice {
-	all, err := d.lister.ListWithDeviceTaintRules()
-	if err != nil {
-		return nil
-	}
-	var out []*resourceapi.ResourceSlice
-	for _, s := range all {
-		if s.Spec.Driver == driver && s.Spec.Pool.Name == pool {
-			out = append(out, s)
+func (d *draPools) PoolSlices(driver, pool string) []*resourceapi.ResourceSlice {
+	if d.byPool == nil {
+		d.byPool = map[poolKey][]*resourceapi.ResourceSlice{}
+		// A failed list prices from the allocation alone, as a device not
+		// yet published would be.
+		all, _ := d.lister.ListWithDeviceTaintRules()
+		for _, s := range all {
+			key := poolKey{s.Spec.Driver, s.Spec.Pool.Name}
+			d.byPool[key] = append(d.byPool[key], s)
 		}
 	}
-	return out
+	return d.byPool[poolKey{driver, pool}]
 }

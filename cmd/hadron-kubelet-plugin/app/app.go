@@ -190,7 +190,7 @@ func run(ctx context.Context, o options) error {
 		Families:   fo,
 		KubeletDir: filepath.Clean(o.kubeletDir),
 		CDIDir:     o.cdiDir,
-		OnFatal:    func(err error) { cancel(err) },
+		OnFatal:    cancel,
 	})
 	if err != nil {
 		return err

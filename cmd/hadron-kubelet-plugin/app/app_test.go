@@ -135,9 +135,9 @@ func TestBadInputIsOneLine(t *testing.T) {
 
 func TestPrintSlicesPerMode(t *testing.T) {
 	tests := map[string]struct {
-		mode                string
-		slices, counterSets int
-		wantTypes           map[string]int
+		mode        string
+		counterSets int
+		wantTypes   map[string]int
 	}{
 		// 8 whole GPUs plus at least 7 partitions (the 1g placements) each.
 		"mig":    {mode: "mig", counterSets: 8},

@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -31,14 +32,7 @@ func newBenchStartupCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			f, err := os.Create(out)
-			if err != nil {
-				return err
-			}
-			defer func() { _ = f.Close() }()
-			res.Report(f, "hadron "+strings.Join(os.Args[1:], " "), gitCommit())
-			fmt.Fprintln(cmd.OutOrStdout(), "report:", out)
-			return nil
+			return writeReport(cmd, out, res.Report)
 		},
 	}
 	f := cmd.Flags()
@@ -70,16 +64,9 @@ Run it from the hadron checkout; it needs the Go toolchain and etcd.`,
 			if err != nil {
 				return err
 			}
-			f, err := os.Create(out)
-			if err != nil {
-				return err
-			}
-			defer func() { _ = f.Close() }()
 			// The benchmark is built from the working tree.
 			res.Uncommitted = gitDirty()
-			res.Report(f, "hadron "+strings.Join(os.Args[1:], " "), gitCommit())
-			fmt.Fprintln(cmd.OutOrStdout(), "report:", out)
-			return nil
+			return writeReport(cmd, out, res.Report)
 		},
 	}
 	f := cmd.Flags()
@@ -89,6 +76,21 @@ Run it from the hadron checkout; it needs the Go toolchain and etcd.`,
 	f.StringVar(&opts.WorkDir, "work-dir", "", "keep the benchmark binary, logs and scheduler_perf's JSON results here (default: a temporary directory, removed on success)")
 	f.StringVar(&out, "out", "bench/results/scheduler-perf.md", "report file")
 	return cmd
+}
+
+// writeReport writes a benchmark report to path, naming the command line
+// and the commit that produced it.
+func writeReport(cmd *cobra.Command, path string, report func(w io.Writer, command, commit string)) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	report(f, "hadron "+strings.Join(os.Args[1:], " "), gitCommit())
+	if err := f.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintln(cmd.OutOrStdout(), "report:", path)
+	return nil
 }
 
 func gitCommit() string {

@@ -55,7 +55,7 @@ func (d *Demand) Empty() bool { return d == nil || len(d.Requests) == 0 }
 // are left out: the DynamicResources plugin decides about them. A request
 // whose class or selectors cannot be used is left out too, and logged; it
 // only makes the scores less informed.
-func (s *Source) PodDemand(ctx context.Context, pod *v1.Pod, workloadClaims bool) *Demand {
+func (s *Source) PodDemand(ctx context.Context, pod *v1.Pod) *Demand {
 	logger := klog.FromContext(ctx)
 	d := &Demand{}
 	seen := map[string]bool{}
@@ -69,7 +69,7 @@ func (s *Source) PodDemand(ctx context.Context, pod *v1.Pod, workloadClaims bool
 		if err != nil || claim.DeletionTimestamp != nil || claim.Status.Allocation != nil {
 			continue
 		}
-		if mustCheckOwner && resourceclaim.IsForPod(pod, claim, workloadClaims) != nil {
+		if mustCheckOwner && resourceclaim.IsForPod(pod, claim, s.workloadClaims) != nil {
 			continue
 		}
 		if s.dra.ResourceClaims().GetPendingAllocation(claim.UID) != nil {
@@ -145,7 +145,7 @@ func (s *Source) request(name string, exact *resourceapi.ExactDeviceRequest) (Re
 			if sel.CEL == nil {
 				return Request{}, fmt.Errorf("selector of an unknown kind")
 			}
-			expr := s.CEL.GetOrCompile(sel.CEL.Expression)
+			expr := s.cel.GetOrCompile(sel.CEL.Expression)
 			if expr.Error != nil {
 				return Request{}, fmt.Errorf("CEL compile error: %w", expr.Error)
 			}
@@ -253,17 +253,8 @@ func (r *Request) consumption(d *Device) map[resourceapi.QualifiedName]int64 {
 // requested returns what the request asks of a capacity, matching names
 // with or without the driver's domain.
 func (r *Request) requested(driver string, name resourceapi.QualifiedName) (int64, bool) {
-	if q, ok := r.Capacity[name]; ok {
-		return q.Value(), true
-	}
-	alt := resourceapi.QualifiedName(driver + "/" + string(name))
-	if domain, id, ok := strings.Cut(string(name), "/"); ok && domain == driver {
-		alt = resourceapi.QualifiedName(id)
-	}
-	if q, ok := r.Capacity[alt]; ok {
-		return q.Value(), true
-	}
-	return 0, false
+	q, ok := lookupQualified(r.Capacity, driver, name)
+	return q.Value(), ok
 }
 
 // roundUp applies a request policy's valid values or range to a request.

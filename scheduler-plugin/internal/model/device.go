@@ -165,34 +165,34 @@ func gpuKey(d *Device) string {
 	return "device:" + d.Name
 }
 
-// lookupAttribute finds an attribute by its fully qualified name; a
-// driver may publish its own attributes without its domain.
-func lookupAttribute(driver string, d *resourceapi.Device, name resourceapi.FullyQualifiedName) (resourceapi.DeviceAttribute, bool) {
-	if a, ok := d.Attributes[resourceapi.QualifiedName(name)]; ok {
-		return a, true
-	}
-	domain, id, ok := strings.Cut(string(name), "/")
-	if !ok || domain != driver {
-		return resourceapi.DeviceAttribute{}, false
-	}
-	a, ok := d.Attributes[resourceapi.QualifiedName(id)]
-	return a, ok
-}
-
-// lookupCapacity finds a capacity by name, qualified or not.
-func lookupCapacity(driver string, d *resourceapi.Device, name resourceapi.QualifiedName) (resourceapi.DeviceCapacity, bool) {
-	if c, ok := d.Capacity[name]; ok {
-		return c, true
+// lookupQualified finds name in a device's attributes, capacities or a
+// request's capacities: a driver may publish, and a claim may name, the
+// driver's own entries with or without the driver's domain, and the
+// allocator accepts both.
+func lookupQualified[V any, N ~string](m map[resourceapi.QualifiedName]V, driver string, name N) (V, bool) {
+	if v, ok := m[resourceapi.QualifiedName(name)]; ok {
+		return v, true
 	}
 	other := resourceapi.QualifiedName(driver + "/" + string(name))
 	if domain, id, ok := strings.Cut(string(name), "/"); ok {
 		if domain != driver {
-			return resourceapi.DeviceCapacity{}, false
+			var zero V
+			return zero, false
 		}
 		other = resourceapi.QualifiedName(id)
 	}
-	c, ok := d.Capacity[other]
-	return c, ok
+	v, ok := m[other]
+	return v, ok
+}
+
+// lookupAttribute finds an attribute by its fully qualified name.
+func lookupAttribute(driver string, d *resourceapi.Device, name resourceapi.FullyQualifiedName) (resourceapi.DeviceAttribute, bool) {
+	return lookupQualified(d.Attributes, driver, name)
+}
+
+// lookupCapacity finds a capacity by name, qualified or not.
+func lookupCapacity(driver string, d *resourceapi.Device, name resourceapi.QualifiedName) (resourceapi.DeviceCapacity, bool) {
+	return lookupQualified(d.Capacity, driver, name)
 }
 
 func intAttr[N ~string](driver string, d *resourceapi.Device, name N) (int64, bool) {

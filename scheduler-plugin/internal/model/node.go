@@ -68,6 +68,10 @@ type Inventory struct {
 	// NUMANodes are the distinct NUMA nodes of the devices, ascending.
 	NUMANodes []int
 	pools     []*pool
+	// mostGPUsPerNUMA is the number of GPUs of the NUMA node with the most:
+	// no larger request can be served by one NUMA node. Every pod's
+	// snapshot asks it of every node, so it is counted once here.
+	mostGPUsPerNUMA int
 
 	// matches caches, per request key, which devices pass the request's
 	// selectors: that depends on the devices only, and a workload asks
@@ -79,13 +83,10 @@ type Inventory struct {
 // maxCachedMatches bounds the per-node match cache.
 const maxCachedMatches = 64
 
-// newInventory models the complete hadron pools of one node. Pools are taken
-// in driver and pool name order and their device slices in name order,
-// which is how the allocator walks them.
+// newInventory models the complete hadron pools of one node, given in
+// driver and pool name order with their device slices in name order (as
+// groupPools returns them), which is how the allocator walks them.
 func newInventory(node string, pools []*pool) *Inventory {
-	slices.SortFunc(pools, func(a, b *pool) int {
-		return cmp.Or(cmp.Compare(a.driver, b.driver), cmp.Compare(a.name, b.name))
-	})
 	nd := &Inventory{Node: node, pools: pools, matches: map[string][]int{}}
 	counters := map[string]map[string]int64{}
 	gpuIndex := map[string]int{}
@@ -123,8 +124,11 @@ func newInventory(node string, pools []*pool) *Inventory {
 			}
 		}
 	}
+	perNUMA := map[int]int{}
 	for gi := range nd.GPUs {
 		nd.completeGPU(&nd.GPUs[gi], counters)
+		perNUMA[nd.GPUs[gi].NUMA]++
+		nd.mostGPUsPerNUMA = max(nd.mostGPUsPerNUMA, perNUMA[nd.GPUs[gi].NUMA])
 	}
 	for n := range numa {
 		nd.NUMANodes = append(nd.NUMANodes, n)

@@ -17,25 +17,6 @@ import (
 
 var fts = feature.Features{EnableDynamicResourceAllocation: true, EnableDRAConsumableCapacity: true, EnableDRAPartitionableDevices: true}
 
-// dgx is a node with two NUMA nodes of four whole GPUs, one CPU device and
-// two NICs each, like a DGX H100.
-func dgx(node string) ([]fx.GPU, [][]*resourceapi.ResourceSlice) {
-	var gpus []fx.GPU
-	var devices []resourceapi.Device
-	for i := range 8 {
-		g := fx.GPU{UUID: fmt.Sprintf("%s-%d", node, i), NUMA: i / 4, PCIeRoot: fmt.Sprintf("pci%d", i), Idle: 70, Max: 700}
-		gpus = append(gpus, g)
-		devices = append(devices, fx.WholeGPU(g))
-	}
-	return gpus, [][]*resourceapi.ResourceSlice{
-		// Three slices of three GPUs at most, so that the view must move
-		// devices between slices.
-		fx.Pool(attrs.GPUDriver, node, 3, nil, devices...),
-		fx.Pool(attrs.CPUDriver, node, 128, nil, fx.CPU(0, 0, 112, 20, 270), fx.CPU(1, 1, 112, 20, 270)),
-		fx.Pool(attrs.NICDriver, node, 128, nil, fx.NIC("nic-a", 0, "pci0"), fx.NIC("nic-b", 0, "pci1"), fx.NIC("nic-c", 1, "pci4"), fx.NIC("nic-d", 1, "pci5")),
-	}
-}
-
 func snapshot(t *testing.T, m *fx.Manager) *model.Snapshot {
 	t.Helper()
 	_, ctx := ktesting.NewTestContext(t)
@@ -59,8 +40,8 @@ func names(n *model.Node, driver string) []string {
 }
 
 func TestOrderPacksPartlyUsedNUMANode(t *testing.T) {
-	gpus, pools := dgx("n1")
-	m := fx.NewManager(pools...)
+	gpus, n1Slices := fx.DGX("n1")
+	m := fx.NewManager(n1Slices)
 	m.Allocate(attrs.GPUDriver, "n1", gpus[5].DeviceName())
 	n := snapshot(t, m).Nodes["n1"]
 	want := []string{gpus[4].DeviceName(), gpus[6].DeviceName(), gpus[7].DeviceName(),
@@ -71,14 +52,14 @@ func TestOrderPacksPartlyUsedNUMANode(t *testing.T) {
 	if got, want := names(n, attrs.CPUDriver), []string{"cpu-numa1", "cpu-numa0"}; !slices.Equal(got, want) {
 		t.Errorf("CPU order %v, want %v", got, want)
 	}
-	if got, want := names(n, attrs.NICDriver), []string{"nic-c", "nic-d", "nic-a", "nic-b"}; !slices.Equal(got, want) {
+	if got, want := names(n, attrs.NICDriver), []string{"nic-4", "nic-5", "nic-0", "nic-1"}; !slices.Equal(got, want) {
 		t.Errorf("NIC order %v, want %v", got, want)
 	}
 }
 
 func TestOrderUnusedNodeKeepsPublishedOrder(t *testing.T) {
-	_, pools := dgx("n1")
-	m := fx.NewManager(pools...)
+	_, n1Slices := fx.DGX("n1")
+	m := fx.NewManager(n1Slices)
 	snap := snapshot(t, m)
 	for i, s := range snap.Slices {
 		if s != m.Slices[i] {
@@ -88,8 +69,8 @@ func TestOrderUnusedNodeKeepsPublishedOrder(t *testing.T) {
 }
 
 func TestOrderFullerNUMANodeFirst(t *testing.T) {
-	gpus, pools := dgx("n1")
-	m := fx.NewManager(pools...)
+	gpus, n1Slices := fx.DGX("n1")
+	m := fx.NewManager(n1Slices)
 	// NUMA 0 has one free GPU left, NUMA 1 three: fill NUMA 0 first.
 	for _, i := range []int{0, 1, 2, 4} {
 		m.Allocate(attrs.GPUDriver, "n1", gpus[i].DeviceName())
@@ -158,15 +139,15 @@ func TestOrderMIG(t *testing.T) {
 }
 
 func TestPlaceAligned(t *testing.T) {
-	gpus, pools := dgx("n1")
-	m := fx.NewManager(pools...)
+	gpus, n1Slices := fx.DGX("n1")
+	m := fx.NewManager(n1Slices)
 	for _, i := range []int{0, 1, 4} {
 		m.Allocate(attrs.GPUDriver, "n1", gpus[i].DeviceName())
 	}
 	_, ctx := ktesting.NewTestContext(t)
 	src := model.NewSource(m, fts)
 	m.AddClaim(fx.Claim("train", resourceapi.FullyQualifiedName(attrs.NUMANode), fx.Request("gpus", fx.GPUClass, 3), fx.CPURequest("cpus", 8)))
-	d := src.PodDemand(ctx, fx.Pod("train", "train"), false)
+	d := src.PodDemand(ctx, fx.Pod("train", "train"))
 	snap, err := src.Snapshot(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -189,9 +170,9 @@ func TestPlaceAligned(t *testing.T) {
 }
 
 func TestSnapshotReusesUnchangedNodes(t *testing.T) {
-	gpus, pools := dgx("n1")
-	_, pools2 := dgx("n2")
-	m := fx.NewManager(append(pools, pools2...)...)
+	gpus, n1Slices := fx.DGX("n1")
+	_, n2Slices := fx.DGX("n2")
+	m := fx.NewManager(n1Slices, n2Slices)
 	_, ctx := ktesting.NewTestContext(t)
 	src := model.NewSource(m, fts)
 	first, err := src.Snapshot(ctx)

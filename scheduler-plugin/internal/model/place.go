@@ -83,17 +83,23 @@ func (n *Node) Place(ctx context.Context, d *Demand) (*Placement, error) {
 // placeAligned places requests that must share an attribute value: the
 // first value, in device order, on which all of them fit.
 func (s *sim) placeAligned(d *Demand, reqs []int, matched [][]bool, attr resourceapi.FullyQualifiedName) *sim {
+	// Each matched device's value, read once: every trial below filters
+	// the devices by it.
+	valueOf := map[int]string{}
 	var values []string
 	seen := map[string]bool{}
 	for _, di := range s.n.order {
-		for _, ri := range reqs {
-			if !matched[ri][di] {
-				continue
-			}
-			if v, ok := s.n.Devices[di].AttributeValue(attr); ok && !seen[v] {
-				seen[v] = true
-				values = append(values, v)
-			}
+		if !slices.ContainsFunc(reqs, func(ri int) bool { return matched[ri][di] }) {
+			continue
+		}
+		v, ok := s.n.Devices[di].AttributeValue(attr)
+		if !ok {
+			continue
+		}
+		valueOf[di] = v
+		if !seen[v] {
+			seen[v] = true
+			values = append(values, v)
 		}
 	}
 	for _, v := range values {
@@ -101,7 +107,7 @@ func (s *sim) placeAligned(d *Demand, reqs []int, matched [][]bool, attr resourc
 		ok := true
 		for _, ri := range reqs {
 			if !trial.take(d, ri, matched[ri], func(di int) bool {
-				got, has := s.n.Devices[di].AttributeValue(attr)
+				got, has := valueOf[di]
 				return has && got == v
 			}) {
 				ok = false
@@ -149,24 +155,18 @@ func (s *sim) take(d *Demand, ri int, matched []bool, allow func(int) bool) bool
 // pick allocates device di to request r if it fits.
 func (s *sim) pick(ri, di int, r *Request) bool {
 	n, dev := s.n, &s.n.Devices[di]
-	if !n.usable(di, s.use, s.gpuUse) {
+	consumed, ok := n.fits(di, s.use, s.gpuUse, r)
+	if !ok {
 		return false
 	}
-	p := Pick{Request: ri, Device: di}
 	if dev.Shared {
-		p.Consumed = r.consumption(dev)
-		for name, want := range p.Consumed {
-			if left := n.remaining(di, s.use, name); left >= 0 && want > left {
-				return false
-			}
-		}
 		u := s.use[di]
 		u.Shares++
 		c := maps.Clone(u.Consumed)
 		if c == nil {
 			c = map[resourceapi.QualifiedName]int64{}
 		}
-		for name, want := range p.Consumed {
+		for name, want := range consumed {
 			c[name] = consumedOf(dev, u, name) + want
 		}
 		u.Consumed = c
@@ -177,6 +177,6 @@ func (s *sim) pick(ri, di int, r *Request) bool {
 	if dev.GPU >= 0 {
 		s.gpuUse[dev.GPU] = n.gpuUse(dev.GPU, s.use)
 	}
-	s.picks = append(s.picks, p)
+	s.picks = append(s.picks, Pick{Request: ri, Device: di, Consumed: consumed})
 	return true
 }

@@ -33,9 +33,12 @@ type Snapshot struct {
 type Source struct {
 	dra        fwk.SharedDRAManager
 	consumable bool
-	// CEL compiles the selectors of pods' requests (shared by the
-	// plugins so that compiled expressions are reused).
-	CEL *cel.Cache
+	// workloadClaims lets pods use claims owned by their workload, as the
+	// DynamicResources plugin does under the same gate.
+	workloadClaims bool
+	// cel compiles the selectors of pods' requests (shared by the plugins
+	// so that compiled expressions are reused).
+	cel *cel.Cache
 
 	mu sync.Mutex
 	// listed holds the slices (and their resource versions) the grouping
@@ -82,9 +85,10 @@ const celCacheSize = 128
 // NewSource returns a source for a DRA manager.
 func NewSource(dra fwk.SharedDRAManager, fts feature.Features) *Source {
 	return &Source{
-		dra:        dra,
-		consumable: fts.EnableDRAConsumableCapacity,
-		CEL: cel.NewCache(celCacheSize, cel.Features{
+		dra:            dra,
+		consumable:     fts.EnableDRAConsumableCapacity,
+		workloadClaims: fts.EnableDRAWorkloadResourceClaims,
+		cel: cel.NewCache(celCacheSize, cel.Features{
 			EnableConsumableCapacity: fts.EnableDRAConsumableCapacity,
 			EnableListTypeAttributes: fts.EnableDRAListTypeAttributes,
 		}),
@@ -239,9 +243,9 @@ func (s *Source) regroup(logger klog.Logger, all []*resourceapi.ResourceSlice) {
 }
 
 // groupPools returns, per node, the complete hadron pools published for
-// that node alone. A pool being republished (slices of several
-// generations, or fewer than it announces) is left out: the allocator
-// handles it as it is, and it is shown to it unchanged.
+// that node alone, in driver and pool name order. A pool being republished
+// (slices of several generations, or fewer than it announces) is left out:
+// the allocator handles it as it is, and it is shown to it unchanged.
 func groupPools(logger klog.Logger, all []*resourceapi.ResourceSlice) map[string][]*pool {
 	type key struct {
 		node string
@@ -288,18 +292,19 @@ func groupPools(logger klog.Logger, all []*resourceapi.ResourceSlice) map[string
 		}
 		out[k.node] = append(out[k.node], p)
 	}
+	for _, ps := range out {
+		slices.SortFunc(ps, func(a, b *pool) int {
+			return cmp.Or(cmp.Compare(a.driver, b.driver), cmp.Compare(a.name, b.name))
+		})
+	}
 	return out
 }
 
-// sliceIDs lists the identities of a node's pools' slices in a fixed
+// sliceIDs lists the identities of a node's pools' slices, in the pools'
 // order.
 func sliceIDs(ps []*pool) []sliceID {
 	var ids []sliceID
-	sorted := slices.Clone(ps)
-	slices.SortFunc(sorted, func(a, b *pool) int {
-		return cmp.Or(cmp.Compare(a.driver, b.driver), cmp.Compare(a.name, b.name))
-	})
-	for _, p := range sorted {
+	for _, p := range ps {
 		for _, group := range [][]*resourceapi.ResourceSlice{p.counters, p.slices} {
 			for _, sl := range group {
 				ids = append(ids, sliceID{sl, sl.ResourceVersion})
@@ -316,13 +321,21 @@ type Shared struct {
 	sources []*Source
 }
 
-// For returns the source for a DRA manager, creating it on first use.
+// For returns the source for a DRA manager, creating it on first use, or
+// nil when there is none (dynamic resource allocation off): the plugins
+// then leave devices to upstream and score nothing.
 func (sh *Shared) For(dra fwk.SharedDRAManager, fts feature.Features) *Source {
+	if dra == nil || !fts.EnableDynamicResourceAllocation {
+		return nil
+	}
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
+	// Managers of a type that cannot be compared get a source each;
+	// comparing interfaces of different dynamic types is false, never a
+	// panic.
 	if reflect.TypeOf(dra).Comparable() {
 		for _, s := range sh.sources {
-			if reflect.TypeOf(s.dra) == reflect.TypeOf(dra) && s.dra == dra {
+			if s.dra == dra {
 				return s
 			}
 		}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"math/bits"
 	"slices"
-	"strings"
 
 	resourceapi "k8s.io/api/resource/v1"
 )
@@ -129,22 +128,14 @@ func (n *Node) gpuUse(gi int, uses []Use) GPUUse {
 // consumedOf returns how much of a capacity a shared device's shares take,
 // accepting the name with or without the driver's domain.
 func consumedOf(d *Device, use Use, name resourceapi.QualifiedName) int64 {
-	if name == "" || use.Consumed == nil {
-		return 0
-	}
-	if v, ok := use.Consumed[name]; ok {
-		return v
-	}
-	if domain, id, ok := strings.Cut(string(name), "/"); ok && domain == d.Driver {
-		return use.Consumed[resourceapi.QualifiedName(id)]
-	}
-	return use.Consumed[resourceapi.QualifiedName(d.Driver+"/"+string(name))]
+	v, _ := lookupQualified(use.Consumed, d.Driver, name)
+	return v
 }
 
 // FreeMilli is how much of GPU gi is unallocated, in milli-GPU.
 func (n *Node) FreeMilli(gi int) int64 { return 1000 - n.GPUUse[gi].UsedMilli }
 
-// Remaining returns how much of a shared device's capacity is left; -1
+// remaining returns how much of a shared device's capacity is left; -1
 // when the device does not have the capacity.
 func (n *Node) remaining(di int, uses []Use, name resourceapi.QualifiedName) int64 {
 	d := &n.Devices[di]
@@ -301,19 +292,28 @@ func (n *Node) ConsumedOf(di int, uses []Use, name resourceapi.QualifiedName) in
 // CanTake says whether device di could take one allocation of request r
 // now, capacity included.
 func (n *Node) CanTake(di int, r *Request) bool {
-	if !n.usable(di, n.Use, n.GPUUse) {
-		return false
+	_, ok := n.fits(di, n.Use, n.GPUUse, r)
+	return ok
+}
+
+// fits says whether device di can take one allocation of request r under
+// uses and gpuUses, capacity included, and returns what that allocation
+// consumes of a shared device (nil for a dedicated one).
+func (n *Node) fits(di int, uses []Use, gpuUses []GPUUse, r *Request) (map[resourceapi.QualifiedName]int64, bool) {
+	if !n.usable(di, uses, gpuUses) {
+		return nil, false
 	}
 	d := &n.Devices[di]
 	if !d.Shared {
-		return true
+		return nil, true
 	}
-	for name, want := range r.consumption(d) {
-		if left := n.remaining(di, n.Use, name); left >= 0 && want > left {
-			return false
+	consumed := r.consumption(d)
+	for name, want := range consumed {
+		if left := n.remaining(di, uses, name); left >= 0 && want > left {
+			return nil, false
 		}
 	}
-	return true
+	return consumed, true
 }
 
 // PowerFraction is how much of GPU gi's compute is allocated under u, from
@@ -338,16 +338,9 @@ func (nd *Inventory) gpuRequestSize(ctx context.Context, demand *Demand) int {
 	if demand == nil || len(nd.GPUs) < 2 {
 		return size
 	}
-	most := -1 // GPUs of the NUMA node with the most, computed when needed
 	for i := range demand.Requests {
 		r := &demand.Requests[i]
-		if r.All || r.Count <= int64(size) {
-			continue
-		}
-		if most < 0 {
-			most = nd.mostGPUsPerNUMA()
-		}
-		if r.Count > int64(most) {
+		if r.All || r.Count <= int64(size) || r.Count > int64(nd.mostGPUsPerNUMA) {
 			continue
 		}
 		matched, err := nd.Match(ctx, r)
@@ -367,15 +360,4 @@ func (nd *Inventory) gpuRequestSize(ctx context.Context, demand *Demand) int {
 		}
 	}
 	return size
-}
-
-// mostGPUsPerNUMA is the number of GPUs of the NUMA node with the most.
-func (nd *Inventory) mostGPUsPerNUMA() int {
-	perNUMA := map[int]int{}
-	most := 0
-	for gi := range nd.GPUs {
-		perNUMA[nd.GPUs[gi].NUMA]++
-		most = max(most, perNUMA[nd.GPUs[gi].NUMA])
-	}
-	return most
 }

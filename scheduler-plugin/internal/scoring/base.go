@@ -16,18 +16,13 @@ import (
 // signing, and reading the pod's claims once per cycle. Plugins embed it
 // and add Name, Score and their own arguments.
 type Base struct {
-	src            *model.Source
-	workloadClaims bool
+	src *model.Source
 }
 
 // NewBase reads the device model from dra (nil when dynamic resource
 // allocation is off: the plugin then scores nothing).
 func NewBase(dra fwk.SharedDRAManager, shared *model.Shared, fts feature.Features) Base {
-	b := Base{workloadClaims: fts.EnableDRAWorkloadResourceClaims}
-	if dra != nil && fts.EnableDynamicResourceAllocation {
-		b.src = shared.For(dra, fts)
-	}
-	return b
+	return Base{src: shared.For(dra, fts)}
 }
 
 // SignPod refuses pods with claims, as DynamicResources does.
@@ -38,7 +33,7 @@ func (b *Base) SignPod(ctx context.Context, pod *v1.Pod) ([]fwk.SignFragment, *f
 // PreScore reads the pod's unallocated claims once per cycle; pods without
 // any skip Score.
 func (b *Base) PreScore(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, _ []fwk.NodeInfo) *fwk.Status {
-	if Prepare(ctx, cs, pod, b.src, b.workloadClaims) == nil {
+	if Prepare(ctx, cs, pod, b.src) == nil {
 		return fwk.NewStatus(fwk.Skip)
 	}
 	return nil
@@ -54,10 +49,11 @@ func ScorePlacement(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, nodeInf
 		return Unknown
 	}
 	p, err := st.Placement(ctx, node.Name)
-	if err != nil || p == nil {
-		if err != nil {
-			klog.FromContext(ctx).V(5).Info("Not scoring "+what, "pod", klog.KObj(pod), "node", klog.KObj(node), "err", err)
-		}
+	if err != nil {
+		klog.FromContext(ctx).V(5).Info("Not scoring "+what, "pod", klog.KObj(pod), "node", klog.KObj(node), "err", err)
+		return Unknown
+	}
+	if p == nil {
 		return Unknown
 	}
 	return -int64(math.Round(cost(p)))

@@ -34,37 +34,32 @@ type placementResult struct {
 func (s *PodState) Clone() fwk.StateData { return s }
 
 // Prepare returns the pod's state for this cycle, computing it on first
-// use: the demand of its unallocated claims and the snapshot that the
-// HadronDynamicResources plugin showed the allocator (or a fresh one when
-// that plugin did not run). It returns nil when there is nothing to score:
-// no claims to allocate, or no model to score with.
-func Prepare(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, src *model.Source, workloadClaims bool) *PodState {
+// use: the snapshot that the HadronDynamicResources plugin showed the
+// allocator and the demand of the pod's unallocated claims it ordered that
+// snapshot for (read afresh, with a fresh snapshot, when that plugin did
+// not run). It returns nil when there is nothing to score: no claims to
+// allocate, or no model to score with.
+func Prepare(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, src *model.Source) *PodState {
 	if len(pod.Spec.ResourceClaims) == 0 || src == nil {
 		return nil
 	}
 	if data, err := cs.Read(podStateKey); err == nil {
-		if s, ok := data.(*PodState); ok && s.Snapshot != nil && !s.Demand.Empty() {
-			return s
-		}
-		return nil
+		return scorable(data)
 	}
-	logger := klog.FromContext(ctx)
-	s := &PodState{Demand: src.PodDemand(ctx, pod, workloadClaims), placements: map[string]placementResult{}}
-	if !s.Demand.Empty() {
-		s.Snapshot = model.ReadSnapshot(cs)
-		if s.Snapshot == nil {
-			snap, err := src.Snapshot(ctx)
-			if err != nil {
-				logger.V(4).Info("Not scoring devices: no model", "pod", klog.KObj(pod), "err", err)
-			}
-			s.Snapshot = snap
+	s := &PodState{placements: map[string]placementResult{}}
+	s.Snapshot, s.Demand = model.ReadSnapshot(cs)
+	if s.Demand == nil {
+		s.Demand = src.PodDemand(ctx, pod)
+	}
+	if s.Snapshot == nil && !s.Demand.Empty() {
+		snap, err := src.Snapshot(ctx)
+		if err != nil {
+			klog.FromContext(ctx).V(4).Info("Not scoring devices: no model", "pod", klog.KObj(pod), "err", err)
 		}
+		s.Snapshot = snap
 	}
 	cs.Write(podStateKey, s)
-	if s.Snapshot == nil || s.Demand.Empty() {
-		return nil
-	}
-	return s
+	return scorable(s)
 }
 
 // Read returns the state Prepare computed in this cycle, or nil.
@@ -73,6 +68,11 @@ func Read(cs fwk.CycleState) *PodState {
 	if err != nil {
 		return nil
 	}
+	return scorable(data)
+}
+
+// scorable returns the state when it has something to score, else nil.
+func scorable(data fwk.StateData) *PodState {
 	if s, ok := data.(*PodState); ok && s.Snapshot != nil && !s.Demand.Empty() {
 		return s
 	}

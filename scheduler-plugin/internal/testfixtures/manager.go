@@ -2,6 +2,7 @@ package testfixtures
 
 import (
 	"fmt"
+	"io/fs"
 
 	v1 "k8s.io/api/core/v1"
 	resourceapi "k8s.io/api/resource/v1"
@@ -13,7 +14,9 @@ import (
 	"k8s.io/dynamic-resource-allocation/structured"
 	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/yaml"
 
+	"github.com/hadron-sched/hadron/deploy"
 	"github.com/hadron-sched/hadron/pkg/attrs"
 )
 
@@ -134,22 +137,27 @@ const (
 	NICClass    = "nic.hadron.dev"
 )
 
-// Classes returns hadron's DeviceClasses.
+// Classes returns hadron's DeviceClasses as deploy/deviceclasses ships
+// them, so that the tests select devices the way clusters do.
 func Classes() map[string]*resourceapi.DeviceClass {
-	class := func(name, expr string) *resourceapi.DeviceClass {
-		return &resourceapi.DeviceClass{ObjectMeta: metav1.ObjectMeta{Name: name, UID: types.UID(name), ResourceVersion: "1"},
-			Spec: resourceapi.DeviceClassSpec{Selectors: []resourceapi.DeviceSelector{{CEL: &resourceapi.CELDeviceSelector{Expression: expr}}}}}
+	files, err := fs.Glob(deploy.DeviceClasses, "deviceclasses/*.yaml")
+	if err != nil || len(files) == 0 {
+		// The files are embedded at build time: this is a broken build.
+		panic(fmt.Sprintf("no shipped DeviceClasses: %v", err))
 	}
-	gpuType := func(t string) string {
-		return fmt.Sprintf(`device.driver == %q && device.attributes[%q].type == %q`, attrs.GPUDriver, attrs.GPUDriver, t)
+	out := map[string]*resourceapi.DeviceClass{}
+	for _, file := range files {
+		data, err := fs.ReadFile(deploy.DeviceClasses, file)
+		if err != nil {
+			panic(err)
+		}
+		class := &resourceapi.DeviceClass{}
+		if err := yaml.UnmarshalStrict(data, class); err != nil {
+			panic(fmt.Sprintf("%s: %v", file, err))
+		}
+		out[class.Name] = class
 	}
-	return map[string]*resourceapi.DeviceClass{
-		GPUClass:    class(GPUClass, gpuType(attrs.GPUTypeWhole)),
-		MIGClass:    class(MIGClass, gpuType(attrs.GPUTypeMIG)),
-		SharedClass: class(SharedClass, gpuType(attrs.GPUTypeShared)),
-		CPUClass:    class(CPUClass, fmt.Sprintf("device.driver == %q", attrs.CPUDriver)),
-		NICClass:    class(NICClass, fmt.Sprintf("device.driver == %q", attrs.NICDriver)),
-	}
+	return out
 }
 
 // Request is an ExactCount request of a class with optional CEL selectors.

@@ -6,9 +6,30 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/kubernetes/pkg/scheduler/framework"
+	"k8s.io/kubernetes/pkg/scheduler/framework/plugins/feature"
+
+	"github.com/hadron-sched/hadron/scheduler-plugin/internal/model"
+	"github.com/hadron-sched/hadron/scheduler-plugin/internal/scoring"
 )
+
+// NewScorePlugin builds a hadron score plugin on m with its own device
+// model, as its factory does: decode and newPlugin are the plugin
+// package's, raw its arguments as JSON ("" for none).
+func NewScorePlugin[A, P any](t *testing.T, m *Manager, fts feature.Features, raw string, decode func(runtime.Object) (A, error), newPlugin func(A, scoring.Base) P) P {
+	t.Helper()
+	var obj runtime.Object
+	if raw != "" {
+		obj = &runtime.Unknown{Raw: []byte(raw), ContentType: runtime.ContentTypeJSON}
+	}
+	args, err := decode(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newPlugin(args, scoring.NewBase(m, &model.Shared{}, fts))
+}
 
 // ScorePlugin is what the score tests drive.
 type ScorePlugin interface {
