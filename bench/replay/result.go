@@ -1,0 +1,98 @@
+// Package replay replays a trace workload (bench/trace) through a real
+// kube-scheduler on the local control plane, once per scheduling policy,
+// and measures the placements.
+package replay
+
+import (
+	"time"
+
+	"github.com/hadron-sched/hadron/bench/trace"
+)
+
+// Policy is one scheduler configuration under comparison.
+type Policy struct {
+	// Name is the short name used in tables and plots ("default",
+	// "hadron", "best-fit", "fgd", "power").
+	Name string
+	// Description says in one line what the policy scores.
+	Description string
+	// SchedulerConfig is the KubeSchedulerConfiguration (YAML) the
+	// scheduler runs with; pods name its single profile.
+	SchedulerConfig []byte
+	// ProfileName is the schedulerName pods use.
+	ProfileName string
+}
+
+// Sample is the cluster state after one arrival.
+type Sample struct {
+	// ArrivedGPUDemand is the cumulative arrived GPU demand as a share of
+	// the cluster's GPUs.
+	ArrivedGPUDemand float64
+	// AllocatedGPUs is the GPU capacity allocated (shares count by their
+	// milli value), in GPUs.
+	AllocatedGPUs float64
+	// FragmentedGPUs is the free GPU capacity that the target workload
+	// cannot use (FGD's fragmentation measure), in GPUs.
+	FragmentedGPUs float64
+	// PowerWatts is the modelled cluster power (GPUs plus CPU packages).
+	PowerWatts float64
+}
+
+// PolicyResult is what one policy's replay measured.
+type PolicyResult struct {
+	Policy string
+	// Samples has one entry per arrival, in order.
+	Samples []Sample
+	// Placements maps pod ID to "node/device,device,..." (empty: the pod
+	// failed); used to check determinism.
+	Placements map[string]string
+	Scheduled  int
+	Failed     int
+	// FailedByReason counts failures by cause (quota, capacity, ...).
+	FailedByReason map[string]int
+	// MultiDevicePods and AlignedPods count placed pods with more than
+	// one device, and those whose devices share one NUMA node.
+	MultiDevicePods int
+	AlignedPods     int
+	// QuotaOvershoot is the largest amount, over all tenants, resources
+	// and moments, by which allocated usage exceeded a quota (must be 0).
+	QuotaOvershoot float64
+	// Latencies are per-pod times from creation to bound (or to the
+	// unschedulable verdict).
+	Latencies []time.Duration
+	// Wall is the replay's duration; PodsPerSecond = arrivals / Wall.
+	Wall          time.Duration
+	PodsPerSecond float64
+}
+
+// Result is a whole comparison run.
+type Result struct {
+	Command     string
+	Seed        int64
+	Commit      string
+	Machine     string
+	TraceFiles  []string
+	Mode        string
+	Notes       []string
+	ClusterGPUs int
+	Nodes       int
+	Policies    []PolicyResult
+	Started     time.Time
+	Finished    time.Time
+}
+
+// Options configures Run.
+type Options struct {
+	// BinDir holds etcd, kube-apiserver, kube-controller-manager and
+	// hadron-scheduler.
+	BinDir string
+	// WorkDir holds the control planes' state; empty means a temporary
+	// directory.
+	WorkDir string
+	// Workload is what is replayed, identically for every policy.
+	Workload *trace.Workload
+	// Policies run one after the other, each on a fresh control plane.
+	Policies []Policy
+	// Progress, when set, is called after every event of every policy.
+	Progress func(policy string, done, total int)
+}
