@@ -1,8 +1,3 @@
-// Package trace reads GPU-cluster traces in the format of Alibaba's
-// "openb" traces (cluster-trace-gpu-v2023: a node list and a pod list)
-// and turns them into what the replay harness needs: a cluster of
-// simulated machines, synthetic tenants with quotas, and a seeded
-// sequence of arrivals and departures.
 package trace
 
 import "github.com/hadron-sched/hadron/pkg/simhw"
@@ -41,7 +36,11 @@ type Pod struct {
 	CreationTime int64
 	DeletionTime int64
 	HasTimes     bool
-	Line         int
+	// ScheduledTime is when the trace's scheduler bound the pod; Scheduled
+	// is false when the field is empty (pods it never placed) or absent.
+	ScheduledTime int64
+	Scheduled     bool
+	Line          int
 }
 
 // GPUDemand is the pod's GPU demand in whole GPUs (0.46 for a 460

@@ -61,8 +61,10 @@
 // go-nvml mock machine (github.com/NVIDIA/go-nvml/pkg/nvml/mock/dgx*).
 // Without one, each GPU names a model of go-nvml's mock catalogue (Models:
 // a100-sxm4-40gb, a100-sxm4-80gb, a100-pcie-40gb, a100-pcie-80gb,
-// a30-pcie-24gb, h100-sxm5-80gb, h200-sxm5-141gb, b200-sxm5-180gb) and the
-// versions come from the newest GPU family present.
+// a30-pcie-24gb, h100-sxm5-80gb, h200-sxm5-141gb, b200-sxm5-180gb, plus
+// the older p100-pcie-16gb, t4-pcie-16gb, v100-sxm2-16gb, v100-sxm2-32gb
+// and a10-pcie-24gb, which have no MIG) and the versions come from the
+// newest GPU family present.
 //
 // Validate names every bad field in one error (a *ValidationError) and
 // also checks what crosses fields: duplicate bus IDs and interface names,

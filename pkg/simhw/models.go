@@ -16,13 +16,17 @@ type gpuModel struct {
 	// composed machine (Base "") inherits.
 	family string
 	// pcieGen is the host link generation, from the product datasheets
-	// (Ampere: Gen4; Hopper and the HGX B200 board: Gen5).
+	// (Pascal to Turing: Gen3; Ampere: Gen4; Hopper and the HGX B200
+	// board: Gen5).
 	pcieGen int
 }
 
 // models maps the names accepted in GPU.Model to go-nvml's mock GPU
 // configurations. The names are the mock's variable names, lower-cased and
-// dashed, so that the mapping is obvious.
+// dashed, so that the mapping is obvious; the Pascal to Ampere PCIe-era
+// models the mock lacks (models_pcie.go) are named the same way. Those take
+// the driver of go-nvml's oldest mock machine (DGX A100), which drives every
+// GPU from Pascal on.
 var models = map[string]gpuModel{
 	"a100-sxm4-40gb":  {config: gpus.A100_SXM4_40GB, family: "dgxa100", pcieGen: 4},
 	"a100-sxm4-80gb":  {config: gpus.A100_SXM4_80GB, family: "dgxa100", pcieGen: 4},
@@ -32,6 +36,11 @@ var models = map[string]gpuModel{
 	"h100-sxm5-80gb":  {config: gpus.H100_SXM5_80GB, family: "dgxh100", pcieGen: 5},
 	"h200-sxm5-141gb": {config: gpus.H200_SXM5_141GB, family: "dgxh200", pcieGen: 5},
 	"b200-sxm5-180gb": {config: gpus.B200_SXM5_180GB, family: "dgxb200", pcieGen: 5},
+	"p100-pcie-16gb":  {config: teslaP100PCIe16GB, family: "dgxa100", pcieGen: 3},
+	"t4-pcie-16gb":    {config: teslaT4, family: "dgxa100", pcieGen: 3},
+	"v100-sxm2-16gb":  {config: teslaV100SXM216GB, family: "dgxa100", pcieGen: 3},
+	"v100-sxm2-32gb":  {config: teslaV100SXM232GB, family: "dgxa100", pcieGen: 3},
+	"a10-pcie-24gb":   {config: nvidiaA10, family: "dgxa100", pcieGen: 4},
 }
 
 // baseModels maps each accepted Machine.Base to the GPU model its go-nvml
