@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hadron-sched/hadron/bench/trace"
+	"github.com/hadron-sched/hadron/scheduler-plugin/fragmentation"
 )
 
 // Policy is one scheduler configuration under comparison.
@@ -63,6 +64,14 @@ type PolicyResult struct {
 	// Wall is the replay's duration; PodsPerSecond = arrivals / Wall.
 	Wall          time.Duration
 	PodsPerSecond float64
+	// QuotaOvershootResource is the quota resource of QuotaOvershoot,
+	// whose unit it is (empty when nothing overshot).
+	QuotaOvershootResource string
+	// ControlPlaneStartup is how long the policy's control plane took to
+	// start; Setup how long creating nodes, slices, classes and tenants
+	// took. Neither counts in Wall.
+	ControlPlaneStartup time.Duration
+	Setup               time.Duration
 }
 
 // Result is a whole comparison run.
@@ -95,4 +104,10 @@ type Options struct {
 	Policies []Policy
 	// Progress, when set, is called after every event of every policy.
 	Progress func(policy string, done, total int)
+	// Target is the target workload of the fragmentation measure; nil
+	// means TargetWorkload(Workload).
+	Target []fragmentation.TypicalRequest
+	// PodTimeout bounds the wait for one pod's verdict; zero means 2
+	// minutes.
+	PodTimeout time.Duration
 }

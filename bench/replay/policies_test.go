@@ -1,0 +1,161 @@
+package replay
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/klog/v2/ktesting"
+	"k8s.io/kubernetes/pkg/scheduler"
+	"k8s.io/kubernetes/pkg/scheduler/apis/config"
+	"k8s.io/kubernetes/pkg/scheduler/apis/config/scheme"
+	"k8s.io/kubernetes/pkg/scheduler/apis/config/validation"
+	"k8s.io/kubernetes/pkg/scheduler/profile"
+
+	schedulerplugin "github.com/hadron-sched/hadron/scheduler-plugin"
+	"github.com/hadron-sched/hadron/scheduler-plugin/draview"
+	"github.com/hadron-sched/hadron/scheduler-plugin/fragmentation"
+	"github.com/hadron-sched/hadron/scheduler-plugin/idlepower"
+	"github.com/hadron-sched/hadron/scheduler-plugin/numaaffinity"
+	"github.com/hadron-sched/hadron/scheduler-plugin/tenantquota"
+)
+
+// decode reads a KubeSchedulerConfiguration as kube-scheduler does and
+// validates it.
+func decode(t *testing.T, raw []byte) *config.KubeSchedulerConfiguration {
+	t.Helper()
+	obj, _, err := scheme.Codecs.UniversalDecoder().Decode(raw, nil, nil)
+	if err != nil {
+		t.Fatalf("decode: %v\n%s", err, raw)
+	}
+	cfg, ok := obj.(*config.KubeSchedulerConfiguration)
+	if !ok {
+		t.Fatalf("decoded a %T", obj)
+	}
+	if err := validation.ValidateKubeSchedulerConfiguration(cfg); err != nil {
+		t.Fatalf("validate: %v\n%s", err, raw)
+	}
+	return cfg
+}
+
+func names(ps []config.Plugin) []string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, p.Name)
+	}
+	return out
+}
+
+func TestPoliciesBuildRunnableSchedulers(t *testing.T) {
+	target := []fragmentation.TypicalRequest{{GPUs: 1, Weight: 3}, {GPUMilli: 460, Weight: 2}}
+	policies, err := Policies(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := func() []string {
+		var out []string
+		for _, p := range policies {
+			out = append(out, p.Name)
+		}
+		return out
+	}(); !slices.Equal(got, []string{"default", "hadron", "best-fit", "fgd", "power"}) {
+		t.Fatalf("policies %v", got)
+	}
+	// Which hadron scorers each policy scores with, and whether it packs.
+	want := map[string]struct {
+		scorers []string
+		device  string
+		most    bool
+	}{
+		"default":  {device: "DynamicResources"},
+		"hadron":   {scorers: []string{numaaffinity.Name, fragmentation.Name, idlepower.Name}, device: draview.Name},
+		"best-fit": {device: draview.Name, most: true},
+		"fgd":      {scorers: []string{fragmentation.Name}, device: draview.Name},
+		"power":    {scorers: []string{idlepower.Name}, device: draview.Name},
+	}
+	for _, p := range policies {
+		t.Run(p.Name, func(t *testing.T) {
+			if p.Description == "" {
+				t.Error("no description")
+			}
+			cfg := decode(t, p.SchedulerConfig)
+			if cfg.Parallelism != 1 || cfg.PercentageOfNodesToScore == nil || *cfg.PercentageOfNodesToScore != 100 {
+				t.Errorf("parallelism %d, percentageOfNodesToScore %v; want 1 and 100", cfg.Parallelism, cfg.PercentageOfNodesToScore)
+			}
+			if len(cfg.Profiles) != 1 || cfg.Profiles[0].SchedulerName != p.ProfileName {
+				t.Fatalf("want one profile named %s, got %d", p.ProfileName, len(cfg.Profiles))
+			}
+			// The scheduler builds with hadron's plugins and their
+			// arguments.
+			_, ctx := ktesting.NewTestContext(t)
+			client := fake.NewClientset()
+			informerFactory := informers.NewSharedInformerFactory(client, 0)
+			broadcaster := events.NewBroadcaster(&events.EventSinkImpl{Interface: client.EventsV1()})
+			sched, err := scheduler.New(ctx, client, informerFactory, nil, profile.NewRecorderFactory(broadcaster),
+				scheduler.WithProfiles(cfg.Profiles...), scheduler.WithFrameworkOutOfTreeRegistry(schedulerplugin.Registry()),
+				scheduler.WithParallelism(cfg.Parallelism), scheduler.WithPercentageOfNodesToScore(cfg.PercentageOfNodesToScore))
+			if err != nil {
+				t.Fatalf("build scheduler: %v", err)
+			}
+			fw := sched.Profiles[p.ProfileName]
+			plugins := fw.ListPlugins()
+			w := want[p.Name]
+			scores := names(plugins.Score.Enabled)
+			for _, s := range []string{numaaffinity.Name, fragmentation.Name, idlepower.Name} {
+				if slices.Contains(scores, s) != slices.Contains(w.scorers, s) {
+					t.Errorf("scores %v: %s enabled %v, want %v", scores, s, slices.Contains(scores, s), slices.Contains(w.scorers, s))
+				}
+			}
+			filters := names(plugins.Filter.Enabled)
+			if !slices.Contains(filters, w.device) || !slices.Contains(names(plugins.Reserve.Enabled), tenantquota.Name) {
+				t.Errorf("filters %v, reserve %v: want %s and TenantQuota", filters, names(plugins.Reserve.Enabled), w.device)
+			}
+			var strategy config.ScoringStrategyType
+			var fgdArgs *fragmentation.Args
+			for _, pc := range cfg.Profiles[0].PluginConfig {
+				if a, ok := pc.Args.(*config.NodeResourcesFitArgs); ok {
+					strategy = a.ScoringStrategy.Type
+				}
+				if pc.Name == fragmentation.Name {
+					fgdArgs = &fragmentation.Args{}
+					if err := decodeUnknown(pc.Args, fgdArgs); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if got := strategy == config.MostAllocated; got != w.most {
+				t.Errorf("NodeResourcesFit strategy %s", strategy)
+			}
+			if slices.Contains(w.scorers, fragmentation.Name) && (fgdArgs == nil || !slices.Equal(fgdArgs.TargetWorkload, target)) {
+				t.Errorf("GPUFragmentation args %+v, want target %v", fgdArgs, target)
+			}
+		})
+	}
+}
+
+func TestPoliciesSelectByName(t *testing.T) {
+	ps, err := Policies(nil, "power", "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ps) != 2 || ps[0].Name != "default" || ps[1].Name != "power" {
+		t.Errorf("got %d policies", len(ps))
+	}
+	if _, err := Policies(nil, "fastest"); err == nil {
+		t.Error("unknown policy accepted")
+	}
+}
+
+// decodeUnknown reads the raw arguments of an out-of-tree plugin.
+func decodeUnknown(obj runtime.Object, into any) error {
+	u, ok := obj.(*runtime.Unknown)
+	if !ok {
+		return fmt.Errorf("arguments are a %T", obj)
+	}
+	return json.Unmarshal(u.Raw, into)
+}
