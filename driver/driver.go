@@ -19,6 +19,7 @@ import (
 
 	"github.com/hadron-sched/hadron/driver/cdi"
 	"github.com/hadron-sched/hadron/driver/checkpoint"
+	"github.com/hadron-sched/hadron/driver/metrics"
 )
 
 // Config wires one device family into the kubelet on one node.
@@ -58,7 +59,13 @@ type Driver struct {
 	// families without a HealthChecker are made of, and healthChanged.
 	pubMu         sync.Mutex
 	published     resourceslice.DriverResources
+	byName        map[string]*resourceapi.Device // published devices by name
 	healthChanged chan struct{}
+
+	// gaugeMu guards gaugeTypes, the device types this driver has set
+	// device-count gauges for.
+	gaugeMu    sync.Mutex
+	gaugeTypes map[string]bool
 }
 
 var _ kubeletplugin.DRAPlugin = &Driver{}
@@ -69,6 +76,7 @@ func Start(ctx context.Context, cfg Config) (*Driver, error) {
 	if cfg.Family == nil || cfg.Client == nil || cfg.NodeName == "" {
 		return nil, errors.New("driver: family, client and node name are required")
 	}
+	metrics.Register()
 	name := cfg.Family.DriverName()
 	logger := klog.LoggerWithValues(klog.FromContext(ctx), "driver", name, "node", cfg.NodeName)
 	ctx = klog.NewContext(ctx, logger)
@@ -111,7 +119,8 @@ func Start(ctx context.Context, cfg Config) (*Driver, error) {
 		return nil, fmt.Errorf("discover devices: %w", err)
 	}
 	// Recorded before the kubelet can connect and ask for device health.
-	d.published = resources
+	d.setPublished(resources)
+	d.countPrepared()
 	helper, err := kubeletplugin.Start(ctx, d,
 		kubeletplugin.DriverName(name),
 		kubeletplugin.NodeName(cfg.NodeName),
@@ -125,6 +134,7 @@ func Start(ctx context.Context, cfg Config) (*Driver, error) {
 	}
 	d.helper = helper
 	if err := helper.PublishResources(ctx, resources); err != nil {
+		metrics.Errors.WithLabelValues(name, metrics.OperationPublish, reasonOther).Inc()
 		helper.Stop()
 		return nil, fmt.Errorf("publish resources: %w", err)
 	}
@@ -156,13 +166,15 @@ func (d *Driver) Stop() {
 func (d *Driver) Republish(ctx context.Context) error {
 	resources, err := d.cfg.Family.Resources(ctx)
 	if err != nil {
+		metrics.Errors.WithLabelValues(d.Name(), metrics.OperationPublish, "discover").Inc()
 		return fmt.Errorf("discover devices: %w", err)
 	}
 	if err := d.helper.PublishResources(ctx, resources); err != nil {
+		metrics.Errors.WithLabelValues(d.Name(), metrics.OperationPublish, reasonOther).Inc()
 		return err
 	}
 	d.pubMu.Lock()
-	d.published = resources
+	d.setPublished(resources)
 	d.pubMu.Unlock()
 	return nil
 }
@@ -173,8 +185,11 @@ func (d *Driver) PrepareResourceClaims(ctx context.Context, claims []*resourceap
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	out := make(map[types.UID]kubeletplugin.PrepareResult, len(claims))
+	defer d.countPrepared()
 	for _, claim := range claims {
+		start := time.Now()
 		devices, err := d.claims.prepare(ctx, claim)
+		d.observe(metrics.OperationPrepare, d.claimType(resultNames(claim, d.Name())), start, err)
 		if err != nil {
 			err = fmt.Errorf("claim %s: %w", klog.KObj(claim), err)
 		}
@@ -188,8 +203,13 @@ func (d *Driver) UnprepareResourceClaims(ctx context.Context, claims []kubeletpl
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	out := make(map[types.UID]error, len(claims))
+	defer d.countPrepared()
 	for _, claim := range claims {
-		if err := d.claims.unprepare(ctx, claim.UID); err != nil {
+		start := time.Now()
+		deviceType := d.claimType(checkpointNames(d.claims.state.Claims[claim.UID]))
+		err := d.claims.unprepare(ctx, claim.UID)
+		d.observe(metrics.OperationUnprepare, deviceType, start, err)
+		if err != nil {
 			out[claim.UID] = fmt.Errorf("claim %s: %w", claim.NamespacedName, err)
 			continue
 		}
@@ -202,7 +222,13 @@ func (d *Driver) UnprepareResourceClaims(ctx context.Context, claims []kubeletpl
 // logged and retried by the helper; others go to OnFatal.
 func (d *Driver) HandleError(ctx context.Context, err error, msg string) {
 	utilruntime.HandleErrorWithContext(ctx, err, msg)
-	if !errors.Is(err, kubeletplugin.ErrRecoverable) && d.cfg.OnFatal != nil {
+	recoverable := errors.Is(err, kubeletplugin.ErrRecoverable)
+	reason := "fatal"
+	if recoverable {
+		reason = "recoverable"
+	}
+	metrics.Errors.WithLabelValues(d.Name(), metrics.OperationBackground, reason).Inc()
+	if !recoverable && d.cfg.OnFatal != nil {
 		d.cfg.OnFatal(fmt.Errorf("%s: %w", msg, err))
 	}
 }

@@ -6,6 +6,8 @@ import (
 
 	"k8s.io/dynamic-resource-allocation/kubeletplugin"
 	"k8s.io/klog/v2"
+
+	"github.com/hadron-sched/hadron/driver/metrics"
 )
 
 // HealthChecker is implemented by families that can tell a device's health
@@ -57,8 +59,10 @@ func (d *Driver) WatchHealthStatus(ctx context.Context, reports chan<- kubeletpl
 		changed := d.healthSignal()
 		report, err := d.healthReport(ctx)
 		if err != nil {
+			metrics.Errors.WithLabelValues(d.Name(), metrics.OperationHealth, reasonOther).Inc()
 			klog.FromContext(ctx).Error(err, "Device health check failed; reporting nothing this round")
 		} else {
+			d.countUnhealthy(report)
 			select {
 			case <-ctx.Done():
 				return nil

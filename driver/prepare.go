@@ -33,11 +33,11 @@ func (c *claims) prepare(ctx context.Context, claim *resourceapi.ResourceClaim) 
 		}
 		// A previous attempt died half-way and its roll-back failed too.
 		if err := c.rollBack(ctx, claim.UID); err != nil {
-			return nil, fmt.Errorf("roll back earlier attempt: %w", err)
+			return nil, fail(reasonRollBack, fmt.Errorf("roll back earlier attempt: %w", err))
 		}
 	}
 	if claim.Status.Allocation == nil {
-		return nil, fmt.Errorf("claim %s is not allocated", klog.KObj(claim))
+		return nil, fail(reasonNotAllocated, fmt.Errorf("claim %s is not allocated", klog.KObj(claim)))
 	}
 	var results []resourceapi.DeviceRequestAllocationResult
 	for _, r := range claim.Status.Allocation.Devices.Results {
@@ -46,7 +46,7 @@ func (c *claims) prepare(ctx context.Context, claim *resourceapi.ResourceClaim) 
 		}
 	}
 	if err := c.checkNotInUse(claim.UID, results); err != nil {
-		return nil, err
+		return nil, fail(reasonDeviceInUse, err)
 	}
 
 	// Record intent first: after a crash from here on, the start-up
@@ -58,7 +58,7 @@ func (c *claims) prepare(ctx context.Context, claim *resourceapi.ResourceClaim) 
 	c.state.Claims[claim.UID] = started
 	if err := c.store.Save(c.state); err != nil {
 		delete(c.state.Claims, claim.UID)
-		return nil, fmt.Errorf("record prepare start: %w", err)
+		return nil, fail(reasonCheckpoint, fmt.Errorf("record prepare start: %w", err))
 	}
 
 	devices, err := c.apply(ctx, claim, results)
@@ -75,7 +75,7 @@ func (c *claims) prepare(ctx context.Context, claim *resourceapi.ResourceClaim) 
 func (c *claims) apply(ctx context.Context, claim *resourceapi.ResourceClaim, results []resourceapi.DeviceRequestAllocationResult) ([]checkpoint.Device, error) {
 	prepared, err := c.family.Prepare(ctx, claim, results)
 	if err != nil {
-		return nil, fmt.Errorf("prepare devices: %w", err)
+		return nil, fail(reasonDeviceSetup, fmt.Errorf("prepare devices: %w", err))
 	}
 	var cdiDevices []cdi.Device
 	var devices []checkpoint.Device
@@ -98,11 +98,11 @@ func (c *claims) apply(ctx context.Context, claim *resourceapi.ResourceClaim, re
 	// fail, so that a roll-back or a restart can undo it.
 	c.state.Claims[claim.UID].Devices = devices
 	if err := c.cdi.Write(claim.UID, cdiDevices); err != nil {
-		return nil, err
+		return nil, fail(reasonCDI, err)
 	}
 	c.state.Claims[claim.UID].State = checkpoint.PrepareCompleted
 	if err := c.store.Save(c.state); err != nil {
-		return nil, fmt.Errorf("record prepare completion: %w", err)
+		return nil, fail(reasonCheckpoint, fmt.Errorf("record prepare completion: %w", err))
 	}
 	return devices, nil
 }
@@ -141,15 +141,15 @@ func (c *claims) unprepare(ctx context.Context, uid types.UID) error {
 func (c *claims) rollBack(ctx context.Context, uid types.UID) error {
 	entry := c.state.Claims[uid]
 	if err := c.family.Unprepare(ctx, uid, entry.Devices); err != nil {
-		return fmt.Errorf("unprepare devices: %w", err)
+		return fail(reasonDeviceTeardown, fmt.Errorf("unprepare devices: %w", err))
 	}
 	if err := c.cdi.Remove(uid); err != nil {
-		return err
+		return fail(reasonCDI, err)
 	}
 	delete(c.state.Claims, uid)
 	if err := c.store.Save(c.state); err != nil {
 		c.state.Claims[uid] = entry
-		return fmt.Errorf("record unprepare: %w", err)
+		return fail(reasonCheckpoint, fmt.Errorf("record unprepare: %w", err))
 	}
 	return nil
 }

@@ -8,6 +8,8 @@ import (
 	"k8s.io/dynamic-resource-allocation/resourceclaim"
 	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
+
+	schedmetrics "github.com/hadron-sched/hadron/scheduler-plugin/internal/metrics"
 )
 
 const stateKey fwk.StateKey = Name
@@ -109,6 +111,7 @@ func (pl *Plugin) Filter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, no
 		return nil
 	}
 	logger.V(5).Info("Device alignment impossible", "reason", why)
+	schedmetrics.AlignmentRejections.Inc()
 	return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, why)
 }
 

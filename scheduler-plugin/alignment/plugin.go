@@ -9,6 +9,8 @@ import (
 	"k8s.io/dynamic-resource-allocation/cel"
 	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/kubernetes/pkg/scheduler/framework/plugins/feature"
+
+	schedmetrics "github.com/hadron-sched/hadron/scheduler-plugin/internal/metrics"
 )
 
 // Name is the plugin's name in the registry and in profiles.
@@ -48,6 +50,7 @@ func newPlugin(dra fwk.SharedDRAManager, fts feature.Features) *Plugin {
 	if !fts.EnableDynamicResourceAllocation {
 		dra = nil
 	}
+	schedmetrics.Register()
 	pl := &Plugin{dra: dra, workloadClaims: fts.EnableDRAWorkloadResourceClaims}
 	pl.builder = checkBuilder{
 		celCache: cel.NewCache(celCacheSize, cel.Features{

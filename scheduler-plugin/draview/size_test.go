@@ -1,6 +1,7 @@
 package draview
 
 import (
+	"fmt"
 	"reflect"
 	"slices"
 	"testing"
@@ -145,5 +146,42 @@ func TestViewSizedOrderIsDeterministic(t *testing.T) {
 	slices.Reverse(m.Slices)
 	if again := devicesInSliceOrder(listFor(t, newView(t, m), m, three)); !reflect.DeepEqual(again, fresh) {
 		t.Errorf("order depends on the slice list's order:\n%v\n%v", fresh, again)
+	}
+}
+
+// TestViewAlignsMultiShareRequest: the allocator gives each device of one
+// request a distinct device, so three whole-GPU shares of shared GPUs span
+// three GPUs and are ordered like three whole GPUs: NUMA node 1, which has
+// room for all three, rather than NUMA node 0's last free GPU first.
+func TestViewAlignsMultiShareRequest(t *testing.T) {
+	for _, allocator := range contractAllocators {
+		t.Run(allocator, func(t *testing.T) {
+			m := fx.NewManager()
+			var gpus []fx.GPU
+			var devices []resourceapi.Device
+			for i := range 8 {
+				g := fx.GPU{UUID: fmt.Sprintf("n1-%d", i), NUMA: i / 4, Idle: 70, Max: 700}
+				gpus = append(gpus, g)
+				devices = append(devices, fx.SharedGPU(g))
+			}
+			m.Slices = append(m.Slices, fx.Pool(attrs.GPUDriver, "n1", 64, nil, devices...)...)
+			for _, i := range []int{1, 2, 3} {
+				m.Share(attrs.GPUDriver, "n1", gpus[i].DeviceName(), map[resourceapi.QualifiedName]int64{attrs.GPUCompute: 1000})
+			}
+			three := fx.ShareRequest("gpu", 1000)
+			three.Exactly.Count = 3
+			claim := fx.Claim("three-shares", "", three)
+			got := allocateOnN1(t, allocator, m, listFor(t, newView(t, m), m, claim), claim)
+			numa := numaOf(gpus)
+			if len(got) != 3 {
+				t.Fatalf("allocated %v, want three GPUs", got)
+			}
+			for _, d := range got {
+				if numa[d] != 1 {
+					t.Errorf("allocated %v, want three GPUs of NUMA node 1", got)
+					break
+				}
+			}
+		})
 	}
 }

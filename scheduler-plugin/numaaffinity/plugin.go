@@ -8,6 +8,7 @@ import (
 	fwk "k8s.io/kube-scheduler/framework"
 	frameworkruntime "k8s.io/kubernetes/pkg/scheduler/framework/runtime"
 
+	schedmetrics "github.com/hadron-sched/hadron/scheduler-plugin/internal/metrics"
 	"github.com/hadron-sched/hadron/scheduler-plugin/internal/model"
 	"github.com/hadron-sched/hadron/scheduler-plugin/internal/scoring"
 )
@@ -25,6 +26,7 @@ var (
 	_ fwk.PreScorePlugin = &Plugin{}
 	_ fwk.ScorePlugin    = &Plugin{}
 	_ fwk.SignPlugin     = &Plugin{}
+	_ fwk.ReservePlugin  = &Plugin{}
 )
 
 // NewFactory returns the plugin's factory; plugins built from one
@@ -35,6 +37,7 @@ func NewFactory(shared *model.Shared) frameworkruntime.PluginFactory {
 
 // New builds the plugin on base's device model.
 func New(args *Args, base scoring.Base) *Plugin {
+	schedmetrics.Register()
 	return &Plugin{Base: base, pcieWeight: float64(*args.PCIeRootPercent) / 100}
 }
 

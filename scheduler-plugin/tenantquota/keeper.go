@@ -21,6 +21,8 @@ import (
 	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
+
+	schedmetrics "github.com/hadron-sched/hadron/scheduler-plugin/internal/metrics"
 )
 
 // keeper is the quota state one scheduler shares among all its profiles:
@@ -198,6 +200,10 @@ func startKeeper(ctx context.Context, args *Args, fh fwk.Handle) (*keeper, error
 		logger.Error(nil, "No client configuration: Tenants cannot be watched, pods in tenant namespaces are held")
 	}
 	go k.activateWhenSynced(ctx)
+	schedmetrics.Register()
+	unsetUsage := schedmetrics.SetTenantUsageSource(k.usageMetrics)
+	stop := k.cancel
+	k.cancel = func() { stop(); unsetUsage() }
 	if args.PublishInterval.Duration > 0 {
 		go newPublisher(k, args.ConfigMapName, args.PublishInterval.Duration).run(ctx)
 	}

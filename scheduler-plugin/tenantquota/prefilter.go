@@ -49,6 +49,7 @@ func (pl *Plugin) PreFilter(ctx context.Context, _ fwk.CycleState, pod *v1.Pod, 
 			k.retry(logger, pod)
 		}
 		logger.V(3).Info("Quota exceeded", "pod", klog.KObj(pod), "tenant", tg.tenant, "violation", v.String())
+		countRejection(tg.tenant, v)
 		return nil, fwk.NewStatus(fwk.UnschedulableAndUnresolvable, exceeded(tg.tenant, v))
 	}
 	return nil, nil

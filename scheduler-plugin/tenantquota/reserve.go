@@ -78,6 +78,7 @@ func (pl *Plugin) Reserve(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, _
 			k.retry(logger, pod)
 		}
 		logger.V(3).Info("Quota exceeded", "pod", klog.KObj(pod), "tenant", tg.tenant, "violation", v.String())
+		countRejection(tg.tenant, v)
 		return fwk.NewStatus(fwk.Unschedulable, exceeded(tg.tenant, v))
 	}
 	logger.V(5).Info("Reserved quota", "pod", klog.KObj(pod), "tenant", tg.tenant, "usedBefore", used.String())

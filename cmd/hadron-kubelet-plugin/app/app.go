@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/kubernetes"
@@ -22,8 +23,10 @@ import (
 	"github.com/hadron-sched/hadron/driver/cpu"
 	cpunri "github.com/hadron-sched/hadron/driver/cpu/nri"
 	"github.com/hadron-sched/hadron/driver/gpu/config"
+	"github.com/hadron-sched/hadron/driver/metrics"
 	"github.com/hadron-sched/hadron/driver/nic"
 	"github.com/hadron-sched/hadron/driver/nodeplugin"
+	"github.com/hadron-sched/hadron/driver/reclaim"
 )
 
 type options struct {
@@ -42,6 +45,11 @@ type options struct {
 	nicSharing  string
 	nri         bool
 	nriSocket   string
+	// metricsAddress serves /metrics and /healthz; empty disables.
+	metricsAddress string
+	reclaimIdle    bool
+	reclaimEvery   time.Duration
+	reclaimBusy    int
 }
 
 // NewCommand returns the hadron-kubelet-plugin command.
@@ -80,6 +88,10 @@ the kubelet.`,
 	f.StringVar(&o.nicSharing, "nic-sharing", "exclusive", "how RDMA NICs are offered: exclusive, or bandwidth (many claims share a NIC's bandwidth capacity)")
 	f.BoolVar(&o.nri, "nri", true, "enforce exclusive CPUs through the container runtime's NRI socket (without it, CPU claims are only advisory)")
 	f.StringVar(&o.nriSocket, "nri-socket", cpunri.DefaultSocketPath, "the container runtime's NRI socket")
+	f.StringVar(&o.metricsAddress, "metrics-address", ":8080", "address serving Prometheus metrics on /metrics and a health check on /healthz; empty disables")
+	f.BoolVar(&o.reclaimIdle, "reclaim-idle-workspaces", true, "delete this node's workspace pods idle longer than their workspace.hadron.dev/idle-timeout annotation")
+	f.DurationVar(&o.reclaimEvery, "reclaim-interval", reclaim.DefaultInterval, "how often workspaces are checked for idleness")
+	f.IntVar(&o.reclaimBusy, "reclaim-gpu-busy-percent", reclaim.DefaultBusyPercent, "GPU utilisation (percent) from which a workspace with the gpu-utilization signal counts as active")
 	f.Float32Var(&o.qps, "kube-api-qps", 50, "client QPS towards the API server (prepare reads every claim)")
 	f.IntVar(&o.burst, "kube-api-burst", 100, "client burst towards the API server")
 	return cmd
@@ -199,11 +211,46 @@ func run(ctx context.Context, o options) error {
 	if o.nri {
 		go runNRI(ctx, node.CPU, o.nriSocket)
 	}
+	if err := startMetrics(ctx, o.metricsAddress, cancel); err != nil {
+		return err
+	}
+	if o.reclaimIdle {
+		r, err := nodeplugin.NewReclaimer(node, hw, reclaim.Options{
+			NodeName: o.nodeName, Client: client, Interval: o.reclaimEvery, BusyPercent: o.reclaimBusy,
+		})
+		if err != nil {
+			return fmt.Errorf("--reclaim-*: %w", err)
+		}
+		go func() {
+			if err := r.Run(ctx); err != nil {
+				cancel(err)
+			}
+		}()
+	}
 	klog.FromContext(ctx).Info("hadron kubelet plugin running", "node", o.nodeName)
 	<-ctx.Done()
 	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
 		return cause
 	}
+	return nil
+}
+
+// startMetrics serves the metrics endpoint until ctx ends; a server that
+// stops by itself stops the plugin, as a broken endpoint would otherwise
+// go unnoticed.
+func startMetrics(ctx context.Context, addr string, cancel context.CancelCauseFunc) error {
+	if addr == "" {
+		return nil
+	}
+	s, err := metrics.Listen(addr)
+	if err != nil {
+		return fmt.Errorf("--metrics-address: %w", err)
+	}
+	go func() {
+		if err := s.Serve(ctx); err != nil {
+			cancel(err)
+		}
+	}()
 	return nil
 }
 

@@ -328,8 +328,9 @@ func (n *Node) PowerFraction(gi int, u GPUUse) float64 {
 
 // gpuRequestSize is the number of GPUs the largest request of demand asks
 // of this node's GPUs, for ordering: a request's count where it selects
-// whole GPUs, 1 where it asks shared GPUs for capacity (all its shares can
-// come from one GPU) or takes all matching devices. Sizes that no NUMA
+// GPUs, whole or shared (the allocator gives each device of one request a
+// distinct device, so a request for three shares spans three GPUs), and 1
+// where it takes all matching devices. Sizes that no NUMA
 // node's GPUs could serve alone order like single-device requests (the
 // request spills anyway, and packing then leaves the most whole), so they
 // map to 1 and share that model.
@@ -348,14 +349,7 @@ func (nd *Inventory) gpuRequestSize(ctx context.Context, demand *Demand) int {
 			// The allocator reports the error; order as for one device.
 			continue
 		}
-		gpus, shared := false, false
-		for _, di := range matched {
-			if d := &nd.Devices[di]; d.Kind.IsGPU() {
-				gpus = true
-				shared = shared || d.Shared && len(r.Capacity) > 0
-			}
-		}
-		if gpus && !shared {
+		if slices.ContainsFunc(matched, func(di int) bool { return nd.Devices[di].Kind.IsGPU() }) {
 			size = int(r.Count)
 		}
 	}
