@@ -29,3 +29,21 @@ var CRDs embed.FS
 //
 //go:embed rbac/*.yaml
 var RBAC embed.FS
+
+// WorkspaceProfiles are the built-in research-workspace profiles, the one
+// source of the CLI's profiles, the JupyterHub profile list and the docs.
+//
+//go:embed workspaces/profiles.yaml
+var WorkspaceProfiles []byte
+
+// WorkspaceRBAC holds the Role a tenant user needs in their namespace
+// and the read access to the admin's profile ConfigMap.
+//
+//go:embed workspaces/rbac/*.yaml
+var WorkspaceRBAC embed.FS
+
+// JupyterHub holds the generated Zero-to-JupyterHub values and the
+// ResourceClaimTemplates the hub's namespace needs.
+//
+//go:embed jupyterhub/*.yaml
+var JupyterHub embed.FS
