@@ -21,8 +21,13 @@ HADRON_BINS := hadron hadron-kubelet-plugin hadron-scheduler
 LDFLAGS := -s -w -extldflags=-Wl,-z,lazy
 TEST_TIMEOUT ?= 30m
 GOLANGCI_LINT := $(CURDIR)/_output/tools/golangci-lint
+# Helm, for the chart in deploy/helm: pinned in tools/helm/go.mod (a module
+# of its own, so that its Kubernetes libraries need not agree with
+# golangci-lint's), built once per version like the control plane.
+HELM_SUM_HASH := $(shell cat tools/helm/go.mod tools/helm/go.sum 2>/dev/null | sha256sum | cut -c1-16)
+HELM := $(CACHE_ROOT)/helm-$(HELM_SUM_HASH)/helm
 
-.PHONY: all build control-plane binaries test unit-test demo lint bench bench-scheduler clean
+.PHONY: all build control-plane binaries helm test unit-test demo lint bench bench-trace bench-scheduler clean
 
 all: build
 
@@ -62,8 +67,17 @@ SCRATCH_TMPDIR ?= $(shell [ -d /dev/shm ] && [ -w /dev/shm ] && echo /dev/shm ||
 # NVML symbols, as the binaries do.
 TEST_LDFLAGS := -extldflags=-Wl,-z,lazy
 
-test: build
-	TMPDIR=$(SCRATCH_TMPDIR) HADRON_BIN_DIR=$(BIN_DIR) $(GO) test -ldflags='$(TEST_LDFLAGS)' -timeout $(TEST_TIMEOUT) -count=1 ./...
+$(HELM):
+	@mkdir -p $(@D)
+	@echo ">> building helm (once per tools/helm/go.mod and go.sum; cached in $(@D))"
+	cd tools/helm && $(GO) build -o $@.tmp helm.sh/helm/v4/cmd/helm && mv $@.tmp $@
+
+helm: $(HELM)
+
+# The chart tests (deploy/helm) run helm lint and template and install the
+# rendered manifests on the local control plane.
+test: build $(HELM)
+	TMPDIR=$(SCRATCH_TMPDIR) HADRON_BIN_DIR=$(BIN_DIR) HADRON_HELM=$(HELM) $(GO) test -ldflags='$(TEST_LDFLAGS)' -timeout $(TEST_TIMEOUT) -count=1 ./...
 
 unit-test:
 	TMPDIR=$(SCRATCH_TMPDIR) HADRON_SKIP_INTEGRATION=1 $(GO) test -ldflags='$(TEST_LDFLAGS)' -count=1 ./...
@@ -80,18 +94,31 @@ lint: $(GOLANGCI_LINT)
 	$(GO) vet ./...
 	$(GOLANGCI_LINT) run ./...
 
-# Benchmarks: Go micro-benchmarks of the driver and shared packages, and
-# the foundation timings on the local environment. The scheduler_perf
-# comparison takes about ten minutes and has its own target,
-# bench-scheduler. The report's first line is the command that produced it.
+# Benchmarks: Go micro-benchmarks of the driver and shared packages, the
+# foundation timings, the driver's prepare/unprepare latencies and memory,
+# and the trace replay comparing hadron with the default scheduler and
+# single-objective baselines on the full openb trace (bench-trace, which
+# needs the traces next to the repository, see docs/benchmarks.md). The
+# scheduler_perf comparison takes about ten minutes and has its own target,
+# bench-scheduler. Every report names the command that produced it.
 GO_BENCH_ARGS := -run '^$$' -skip '^BenchmarkSchedulingDRA$$' -bench . -benchmem ./bench/... ./driver/... ./pkg/...
 bench: build
 	@mkdir -p bench/results
 	@echo "\$$ go test $(GO_BENCH_ARGS)" > bench/results/go-bench.txt
 	set -o pipefail; TMPDIR=$(SCRATCH_TMPDIR) HADRON_SKIP_INTEGRATION=1 $(GO) test $(GO_BENCH_ARGS) \
 		| grep -E '^(Benchmark|goos|goarch|pkg|cpu|ok|PASS|FAIL)' | tee -a bench/results/go-bench.txt
-	_output/bin/hadron bench startup --bin-dir _output/bin --out bench/results/startup.md
-	@echo ">> reports: bench/results/go-bench.txt bench/results/startup.md"
+	TMPDIR=$(SCRATCH_TMPDIR) _output/bin/hadron bench startup --bin-dir _output/bin --out bench/results/startup.md
+	TMPDIR=$(SCRATCH_TMPDIR) _output/bin/hadron bench driver --bin-dir _output/bin --out bench/results/driver.md
+	$(MAKE) --no-print-directory bench-trace
+	@echo ">> reports: bench/results/go-bench.txt bench/results/startup.md bench/results/driver.md bench/results/trace/report.md"
+
+# The trace replay on its own: every policy on the full cluster of the
+# openb GPU node list (hours on two cores; --nodes samples a smaller one).
+TRACE_ARGS ?=
+bench-trace: build
+	@mkdir -p bench/results/trace
+	TMPDIR=$(SCRATCH_TMPDIR) _output/bin/hadron bench trace --bin-dir _output/bin --out bench/results/trace $(TRACE_ARGS)
+	@echo ">> report: bench/results/trace/report.md"
 
 # kube-scheduler's scheduler_perf DRA workloads with the default profile
 # and with hadron's, back to back (bench/schedperf). scheduler_perf starts
