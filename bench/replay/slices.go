@@ -63,15 +63,26 @@ func (ms *machineSlices) forNode(ctx context.Context, node trace.ClusterNode) ([
 	if node.Machine == nil {
 		return nil, fmt.Errorf("node %s has no machine", node.Trace.Name)
 	}
-	key, err := json.Marshal(node.Machine)
+	// Trace machines carry their node's name (also the simulated NVML's
+	// seed) and a description; the hardware is what tells machines apart,
+	// so a trace of 1,213 nodes renders a few dozen machines, not 1,213
+	// sysfs trees.
+	hw := *node.Machine
+	hw.Name, hw.Description = "trace-machine", ""
+	key, err := json.Marshal(&hw)
 	if err != nil {
 		return nil, fmt.Errorf("node %s: encode machine: %w", node.Trace.Name, err)
 	}
 	tmpl, ok := ms.rendered[string(key)]
 	if !ok {
-		tmpl, err = renderMachine(ctx, node.Machine, filepath.Join(ms.dir, fmt.Sprintf("machine-%d", len(ms.rendered))))
+		dir := filepath.Join(ms.dir, fmt.Sprintf("machine-%d", len(ms.rendered)))
+		tmpl, err = renderMachine(ctx, &hw, dir)
 		if err != nil {
 			return nil, fmt.Errorf("node %s: %w", node.Trace.Name, err)
+		}
+		// The slices are all that is needed of the tree.
+		if err := os.RemoveAll(dir); err != nil {
+			return nil, fmt.Errorf("remove simulated machine %s: %w", dir, err)
 		}
 		ms.rendered[string(key)] = tmpl
 	}
