@@ -15,7 +15,7 @@ import (
 
 func newBenchCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "bench", Short: "Benchmarks on the local environment"}
-	cmd.AddCommand(newBenchStartupCommand(), newBenchSchedulerPerfCommand())
+	cmd.AddCommand(newBenchStartupCommand(), newBenchSchedulerPerfCommand(), newBenchDriverCommand(), newBenchTraceCommand())
 	return cmd
 }
 

@@ -25,7 +25,7 @@ func NewCommand() *cobra.Command {
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		return quietLogs(cmd, klogFlags)
 	}
-	root.AddCommand(newUpCommand(), newDemoCommand(), newKubectlCommand(), newBenchCommand(), newTopologyCommand())
+	root.AddCommand(newUpCommand(), newDemoCommand(), newKubectlCommand(), newBenchCommand(), newTopologyCommand(), newWorkspaceCommand())
 	return root
 }
 
