@@ -7,25 +7,14 @@ import (
 	fwk "k8s.io/kube-scheduler/framework"
 
 	schedmetrics "github.com/hadron-sched/hadron/scheduler-plugin/internal/metrics"
-	"github.com/hadron-sched/hadron/scheduler-plugin/internal/scoring"
 )
 
 // Reserve records the modelled power the pod's devices add to the node it
 // was reserved on: the choice actually made, once per pod, rather than
 // every node scored. It never fails a pod.
 func (pl *Plugin) Reserve(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, nodeName string) *fwk.Status {
-	st := scoring.Read(cs)
-	if st == nil {
-		// The framework skips scoring when one node is feasible; read
-		// the pod's state now (nothing is computed for pods without
-		// devices to place).
-		_ = pl.PreScore(ctx, cs, pod, nil)
-		if st = scoring.Read(cs); st == nil {
-			return nil
-		}
-	}
-	p, err := st.Placement(ctx, nodeName)
-	if err != nil || p == nil {
+	p := pl.ReservedPlacement(ctx, cs, pod, nodeName)
+	if p == nil {
 		return nil
 	}
 	schedmetrics.MarginalPower.Observe(pl.model.marginal(p))

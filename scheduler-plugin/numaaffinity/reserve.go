@@ -8,25 +8,14 @@ import (
 
 	schedmetrics "github.com/hadron-sched/hadron/scheduler-plugin/internal/metrics"
 	"github.com/hadron-sched/hadron/scheduler-plugin/internal/model"
-	"github.com/hadron-sched/hadron/scheduler-plugin/internal/scoring"
 )
 
 // Reserve counts whether the devices the model expects the pod to get on
 // the node it was reserved on share one NUMA node. Pods without any
 // NUMA-attached device are not counted. It never fails a pod.
 func (pl *Plugin) Reserve(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, nodeName string) *fwk.Status {
-	st := scoring.Read(cs)
-	if st == nil {
-		// The framework skips scoring when one node is feasible; read
-		// the pod's state now (nothing is computed for pods without
-		// devices to place).
-		_ = pl.PreScore(ctx, cs, pod, nil)
-		if st = scoring.Read(cs); st == nil {
-			return nil
-		}
-	}
-	p, err := st.Placement(ctx, nodeName)
-	if err != nil || p == nil {
+	p := pl.ReservedPlacement(ctx, cs, pod, nodeName)
+	if p == nil {
 		return nil
 	}
 	switch numaNodes(p) {

@@ -21,11 +21,13 @@ import (
 // frees no quota.
 func (pl *Plugin) PreFilter(ctx context.Context, _ fwk.CycleState, pod *v1.Pod, _ []fwk.NodeInfo) (*fwk.PreFilterResult, *fwk.Status) {
 	k := pl.k
+	// Any scheduling cycle shows this scheduler leads: usage is published
+	// from then on, also while only pods without claims have come by.
+	k.markActive()
 	extended, hasExtended := k.draExtendedResource(pod)
 	if len(pod.Spec.ResourceClaims) == 0 && !hasExtended {
 		return nil, fwk.NewStatus(fwk.Skip)
 	}
-	k.markActive()
 	logger := klog.FromContext(ctx)
 	seen := k.acct.generation()
 	tg, status := k.resolve(ctx, pod, seen)

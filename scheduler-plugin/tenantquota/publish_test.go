@@ -7,6 +7,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clienttesting "k8s.io/client-go/testing"
+	"k8s.io/kubernetes/pkg/scheduler/framework"
 )
 
 func TestPublish(t *testing.T) {
@@ -87,4 +88,25 @@ func writes(actions []clienttesting.Action) []clienttesting.Action {
 		}
 	}
 	return out
+}
+
+// TestAnyCycleActivatesPublishing: usage is published once this scheduler
+// runs scheduling cycles, also when only pods without claims came by, so
+// that tenants see their (empty) usage before their first device pod.
+func TestAnyCycleActivatesPublishing(t *testing.T) {
+	h := newHarness(t)
+	select {
+	case <-h.k.active:
+		t.Fatal("publishing active before any scheduling cycle")
+	default:
+	}
+	noClaims := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "cpu-only"}}
+	if _, st := h.pl.PreFilter(h.ctx(), framework.NewCycleState(), noClaims, nil); !st.IsSkip() {
+		t.Fatalf("PreFilter of a pod without claims: %v, want Skip", st)
+	}
+	select {
+	case <-h.k.active:
+	default:
+		t.Error("a scheduling cycle of a pod without claims did not activate publishing")
+	}
 }

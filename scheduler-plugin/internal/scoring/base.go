@@ -58,3 +58,25 @@ func ScorePlacement(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, nodeInf
 	}
 	return -int64(math.Round(cost(p)))
 }
+
+// ReservedPlacement is the placement the model expects the pod to get on
+// the node it was reserved on, for plugins that record the choice made
+// (once per pod, rather than for every node scored); nil when the pod has
+// no devices to place or the placement cannot be modelled.
+func (b *Base) ReservedPlacement(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, nodeName string) *model.Placement {
+	st := Read(cs)
+	if st == nil {
+		// The framework skips scoring when one node is feasible; read
+		// the pod's state now (nothing is computed for pods without
+		// devices to place).
+		_ = b.PreScore(ctx, cs, pod, nil)
+		if st = Read(cs); st == nil {
+			return nil
+		}
+	}
+	p, err := st.Placement(ctx, nodeName)
+	if err != nil {
+		return nil
+	}
+	return p
+}
