@@ -125,6 +125,17 @@ func readPower(sums []summary) []string {
 		line := fmt.Sprintf("At %s arrived demand, %s's modelled power is %s %s than %s's (%s against %s).",
 			percent0(DemandLevels[level]), c.name, strconv.FormatFloat(math.Abs(100*d), 'f', 1, 64)+"%", word, c.baseline,
 			kilowatts(s.Power[level]), kilowatts(base.Power[level]))
+		// A policy that allocates fewer GPUs draws less by that alone:
+		// per allocated GPU tells placement from lost work.
+		sp, bp := s.Power[level]/s.Allocation[level], base.Power[level]/base.Allocation[level]
+		if dp := ratio(sp-bp, bp); !math.IsNaN(dp) && !math.IsInf(sp, 0) && !math.IsInf(bp, 0) {
+			word := "less"
+			if dp > 0 {
+				word = "more"
+			}
+			line += fmt.Sprintf(" Per allocated GPU (as a share of the cluster): %s %s.",
+				strconv.FormatFloat(math.Abs(100*dp), 'f', 1, 64)+"%", word)
+		}
 		if c.name == policyPower {
 			line += fmt.Sprintf(" PWR+FGD publishes %s–%s less than FGD.",
 				strconv.FormatFloat(100*pwrFGDSaving[0], 'f', 0, 64), percent0(pwrFGDSaving[1]))
