@@ -125,15 +125,18 @@ func TestPoliciesAreDeterministic(t *testing.T) {
 
 func TestTargetWorkload(t *testing.T) {
 	w := &trace.Workload{Events: []trace.Event{
-		{Kind: trace.Arrival, Pod: trace.Pod{NumGPU: 1, GPUMilli: 500}},
-		{Kind: trace.Arrival, Pod: trace.Pod{NumGPU: 1, GPUMilli: 500}},
-		{Kind: trace.Departure, Pod: trace.Pod{NumGPU: 1, GPUMilli: 500}},
-		{Kind: trace.Arrival, Pod: trace.Pod{NumGPU: 2, GPUMilli: 1000}},
+		{Kind: trace.Arrival, Pod: trace.Pod{NumGPU: 1, GPUMilli: 500, CPUMilli: 4000, MemoryMiB: 8192}},
+		{Kind: trace.Arrival, Pod: trace.Pod{NumGPU: 1, GPUMilli: 500, CPUMilli: 12000, MemoryMiB: 2048}},
+		{Kind: trace.Arrival, Pod: trace.Pod{NumGPU: 1, GPUMilli: 500, CPUMilli: 6000, MemoryMiB: 4096}},
+		{Kind: trace.Departure, Pod: trace.Pod{NumGPU: 1, GPUMilli: 500, CPUMilli: 99000}},
+		{Kind: trace.Arrival, Pod: trace.Pod{NumGPU: 2, GPUMilli: 1000, CPUMilli: 16000, MemoryMiB: 65536}},
 		{Kind: trace.Arrival, Pod: trace.Pod{NumGPU: 1, GPUMilli: 1000}},
 		{Kind: trace.Arrival, Pod: trace.Pod{CPUMilli: 100}},
 	}}
 	got := TargetWorkload(w)
-	want := "[{GPUs:0 GPUMilli:500 MIGComputeSlices:0 Weight:2} {GPUs:1 GPUMilli:0 MIGComputeSlices:0 Weight:1} {GPUs:2 GPUMilli:0 MIGComputeSlices:0 Weight:1}]"
+	// The median CPU and memory of each kind's arrivals, each on its own
+	// (departures do not count).
+	want := "[{GPUs:0 GPUMilli:500 MIGComputeSlices:0 CPUMilli:6000 MemoryMiB:4096 Weight:3} {GPUs:1 GPUMilli:0 MIGComputeSlices:0 CPUMilli:0 MemoryMiB:0 Weight:1} {GPUs:2 GPUMilli:0 MIGComputeSlices:0 CPUMilli:16000 MemoryMiB:65536 Weight:1}]"
 	if s := fmtValue(got); s != want {
 		t.Errorf("target %s, want %s", s, want)
 	}

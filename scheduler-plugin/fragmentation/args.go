@@ -25,6 +25,12 @@ type TypicalRequest struct {
 	// MIGComputeSlices is a MIG partition with that many compute slices
 	// (1g = 1, 2g = 2, 3g = 3, 4g = 4, 7g = 7 on A100/H100).
 	MIGComputeSlices int32 `json:"migComputeSlices,omitempty"`
+	// CPUMilli and MemoryMiB are what the request also asks of its node
+	// (0: not considered). As in the paper, a node whose free CPU or
+	// memory cannot take the request leaves all its free GPU capacity
+	// unusable for it: GPUs stranded beside a full CPU are fragments.
+	CPUMilli  int64 `json:"cpuMilli,omitempty"`
+	MemoryMiB int64 `json:"memoryMiB,omitempty"`
 	// Weight is the request's relative frequency (> 0).
 	Weight int32 `json:"weight"`
 }
@@ -80,6 +86,8 @@ func (a *Args) Validate() error {
 			return fmt.Errorf("%s.gpuMilli is %d; it must be between 1 and 999 (use gpus: 1 for a whole GPU)", field, r.GPUMilli)
 		case r.MIGComputeSlices < 0 || r.MIGComputeSlices > maxComputeSlices:
 			return fmt.Errorf("%s.migComputeSlices is %d; it must be between 1 and %d", field, r.MIGComputeSlices, maxComputeSlices)
+		case r.CPUMilli < 0 || r.MemoryMiB < 0:
+			return fmt.Errorf("%s: cpuMilli (%d) and memoryMiB (%d) must not be negative", field, r.CPUMilli, r.MemoryMiB)
 		case r.Weight <= 0:
 			return fmt.Errorf("%s.weight is %d; it must be positive", field, r.Weight)
 		}

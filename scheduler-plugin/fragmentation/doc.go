@@ -25,7 +25,8 @@
 // do, in HadronDynamicResources' device order. Scores are normalised over
 // the nodes (least added fragmentation 100, most 0).
 //
-// Unlike the paper, CPU and memory do not enter F(m): hadron's CPUs are
-// DRA devices whose alignment NUMAAffinity scores, and the scheduler's
-// NodeResourcesFit handles the rest.
+// As in the paper, a typical request may name the CPU and memory it asks
+// of its node (cpuMilli, memoryMiB): where the node's free CPU or memory
+// cannot take it, all the node's free GPU capacity is a fragment for it,
+// so placements that strand GPUs beside a full CPU count as fragmenting.
 package fragmentation

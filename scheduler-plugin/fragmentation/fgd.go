@@ -10,7 +10,22 @@ import (
 type task struct {
 	gpus, milli int64
 	mig         int
-	weight      float64
+	// cpuMilli and memBytes are what the request asks of its node
+	// besides GPUs (0: not considered).
+	cpuMilli, memBytes int64
+	weight             float64
+}
+
+// hostRoom is a node's free CPU and memory, where known.
+type hostRoom struct {
+	cpuMilli, memBytes int64
+	known              bool
+}
+
+// takes says whether the node's CPU and memory leave room for t (always,
+// when they are not known).
+func (r hostRoom) takes(t task) bool {
+	return !r.known || (r.cpuMilli >= t.cpuMilli && r.memBytes >= t.memBytes)
 }
 
 func tasks(workload []TypicalRequest) []task {
@@ -20,14 +35,15 @@ func tasks(workload []TypicalRequest) []task {
 	}
 	out := make([]task, 0, len(workload))
 	for _, r := range workload {
-		out = append(out, task{gpus: int64(r.GPUs), milli: int64(r.GPUMilli), mig: int(r.MIGComputeSlices), weight: float64(r.Weight) / sum})
+		out = append(out, task{gpus: int64(r.GPUs), milli: int64(r.GPUMilli), mig: int(r.MIGComputeSlices),
+			cpuMilli: r.CPUMilli, memBytes: r.MemoryMiB << 20, weight: float64(r.Weight) / sum})
 	}
 	return out
 }
 
 // expected is the node's expected fragmentation, in milli-GPU, when its
-// GPUs are used as in uses.
-func expected(n *model.Node, uses []model.GPUUse, ts []task) float64 {
+// GPUs are used as in uses and room is left of its CPU and memory.
+func expected(n *model.Node, uses []model.GPUUse, ts []task, room hostRoom) float64 {
 	free := make([]int64, len(n.GPUs))
 	var total int64
 	for gi := range n.GPUs {
@@ -36,7 +52,11 @@ func expected(n *model.Node, uses []model.GPUUse, ts []task) float64 {
 	}
 	var f float64
 	for _, t := range ts {
-		f += t.weight * float64(fragment(n, uses, free, total, t))
+		frag := total
+		if room.takes(t) {
+			frag = fragment(n, uses, free, total, t)
+		}
+		f += t.weight * float64(frag)
 	}
 	return f
 }
@@ -96,7 +116,8 @@ func migFragment(g *model.GPU, u model.GPUUse, free int64, compute int) int64 {
 }
 
 // delta is how much a placement changes its node's expected
-// fragmentation.
-func delta(p *model.Placement, ts []task) float64 {
-	return expected(p.Node, p.GPUUse, ts) - expected(p.Node, p.Node.GPUUse, ts)
+// fragmentation; before and after are the node's free CPU and memory
+// without and with the pod.
+func delta(p *model.Placement, ts []task, before, after hostRoom) float64 {
+	return expected(p.Node, p.GPUUse, ts, after) - expected(p.Node, p.Node.GPUUse, ts, before)
 }

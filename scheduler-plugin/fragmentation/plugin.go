@@ -4,6 +4,7 @@ import (
 	"context"
 
 	v1 "k8s.io/api/core/v1"
+	resourcehelper "k8s.io/component-helpers/resource"
 	fwk "k8s.io/kube-scheduler/framework"
 	frameworkruntime "k8s.io/kubernetes/pkg/scheduler/framework/runtime"
 
@@ -45,7 +46,20 @@ func (pl *Plugin) Name() string { return Name }
 // milli-GPU (smaller differences do not sway the choice); NormalizeScore
 // maps it onto 0-100.
 func (pl *Plugin) Score(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, nodeInfo fwk.NodeInfo) (int64, *fwk.Status) {
-	return scoring.ScorePlacement(ctx, cs, pod, nodeInfo, "GPU fragmentation", func(p *model.Placement) float64 { return delta(p, pl.tasks) }), nil
+	before, after := roomFor(nodeInfo, pod)
+	return scoring.ScorePlacement(ctx, cs, pod, nodeInfo, "GPU fragmentation", func(p *model.Placement) float64 {
+		return delta(p, pl.tasks, before, after)
+	}), nil
+}
+
+// roomFor is the node's free CPU and memory without and with the pod's
+// requests.
+func roomFor(nodeInfo fwk.NodeInfo, pod *v1.Pod) (before, after hostRoom) {
+	alloc, used := nodeInfo.GetAllocatable(), nodeInfo.GetRequested()
+	before = hostRoom{cpuMilli: alloc.GetMilliCPU() - used.GetMilliCPU(), memBytes: alloc.GetMemory() - used.GetMemory(), known: true}
+	req := resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{})
+	after = hostRoom{cpuMilli: before.cpuMilli - req.Cpu().MilliValue(), memBytes: before.memBytes - req.Memory().Value(), known: true}
+	return before, after
 }
 
 // ScoreExtensions returns the plugin: its scores need normalising.

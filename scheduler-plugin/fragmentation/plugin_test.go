@@ -36,7 +36,7 @@ func deltas(t *testing.T, pl *Plugin, pod string, nodes ...string) (map[string]i
 		if err != nil {
 			t.Fatal(err)
 		}
-		out[n] = delta(p, pl.tasks)
+		out[n] = delta(p, pl.tasks, hostRoom{}, hostRoom{})
 	}
 	return scores, out
 }
@@ -122,5 +122,50 @@ func TestArgs(t *testing.T) {
 		if _, err := decodeArgs(&runtime.Unknown{Raw: []byte(raw)}); err == nil {
 			t.Errorf("%s accepted", raw)
 		}
+	}
+}
+
+// TestCPUStrandedGPUsAreFragments: as in the FGD paper, a typical request
+// that the node's free CPU or memory cannot take finds all the node's
+// free GPU capacity unusable. A share that leaves the node too little CPU
+// for a half-GPU request with 8 CPUs strands the other GPU and the rest
+// of its own.
+func TestCPUStrandedGPUsAreFragments(t *testing.T) {
+	_, a := fx.SharedNode("a", 2)
+	m := fx.NewManager(a)
+	m.AddClaim(fx.Claim("quarter", "", fx.ShareRequest("gpu", 250)))
+	pl := newTestPlugin(t, m, `{"targetWorkload": [{"gpuMilli": 500, "cpuMilli": 8000, "memoryMiB": 1024, "weight": 1}]}`)
+	_, ctx := ktesting.NewTestContext(t)
+	state := framework.NewCycleState()
+	fx.Scores(ctx, t, pl, state, fx.Pod("quarter", "quarter"), "a")
+	p, err := scoring.Read(state).Placement(ctx, "a")
+	if err != nil || p == nil {
+		t.Fatalf("placement: %v, %v", p, err)
+	}
+	gib := int64(1) << 30
+	for _, tc := range []struct {
+		name          string
+		before, after hostRoom
+		want          float64
+	}{
+		// With room for it, the request still fits on either GPU.
+		{"CPU unknown", hostRoom{}, hostRoom{}, 0},
+		{"room before and after", hostRoom{16000, 8 * gib, true}, hostRoom{12000, 4 * gib, true}, 0},
+		// The share leaves 4 CPUs: 1750 milli-GPU become unusable.
+		{"CPU runs out", hostRoom{16000, 8 * gib, true}, hostRoom{4000, 4 * gib, true}, 1750},
+		{"memory runs out", hostRoom{16000, 8 * gib, true}, hostRoom{12000, gib / 2, true}, 1750},
+		// Already stranded before: all 2000 were fragments, 1750 remain.
+		{"stranded before", hostRoom{4000, 8 * gib, true}, hostRoom{2000, 4 * gib, true}, -250},
+	} {
+		if got := delta(p, pl.tasks, tc.before, tc.after); got != tc.want {
+			t.Errorf("%s: fragmentation change %.1f, want %.1f", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestNegativeHostRequestsRejected(t *testing.T) {
+	args := &Args{TargetWorkload: []TypicalRequest{{GPUs: 1, CPUMilli: -1, Weight: 1}}}
+	if err := args.Validate(); err == nil {
+		t.Error("negative cpuMilli accepted")
 	}
 }
