@@ -143,6 +143,12 @@ func (o *benchTraceOptions) run(cmd *cobra.Command) (*replay.Result, error) {
 
 	fmt.Fprintf(stderr, "replaying %d events on %d nodes (%d GPUs) with %d policies: %s\n",
 		len(workload.Events), len(workload.Nodes), workload.ClusterGPUs, len(policies), policyList(policies))
+	// The commit the run starts from names the code under test: a long
+	// replay may outlast commits made meanwhile.
+	commit := gitCommit()
+	if gitDirty() {
+		commit += " plus uncommitted changes in the working tree"
+	}
 	bar := progress.New(stderr)
 	started := time.Now()
 	res, err := replay.Run(ctx, replay.Options{
@@ -163,11 +169,8 @@ func (o *benchTraceOptions) run(cmd *cobra.Command) (*replay.Result, error) {
 		return nil, err
 	}
 	report := tracereport.Input{Result: res, Malformed: in.malformed, Policies: policies}
-	err = writeReport(cmd, filepath.Join(out, tracereport.ReportFile), func(w io.Writer, command, commit string) {
+	err = writeReport(cmd, filepath.Join(out, tracereport.ReportFile), func(w io.Writer, command, _ string) {
 		res.Command, res.Commit = command, commit
-		if gitDirty() {
-			res.Commit += " plus uncommitted changes in the working tree"
-		}
 		tracereport.Markdown(w, report, plots)
 	})
 	return res, err
