@@ -85,7 +85,7 @@ func (d *Driver) typeOf(name string) string {
 	dev := d.byName[name]
 	d.pubMu.Unlock()
 	if dev == nil {
-		return deviceType(d.Name(), &resourceapi.Device{})
+		dev = &resourceapi.Device{}
 	}
 	return deviceType(d.Name(), dev)
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	resourceapi "k8s.io/api/resource/v1"
+	basemetrics "k8s.io/component-base/metrics"
 	"k8s.io/component-base/metrics/testutil"
 	"k8s.io/dynamic-resource-allocation/kubeletplugin"
 	"k8s.io/dynamic-resource-allocation/resourceslice"
@@ -32,18 +33,10 @@ func observedDriver(t *testing.T, node string, f *fakeFamily) *Driver {
 	return d
 }
 
-func prepareCount(t *testing.T, labels ...string) uint64 {
+// observations is how many latencies a histogram holds for labels.
+func observations(t *testing.T, h *basemetrics.HistogramVec, labels ...string) uint64 {
 	t.Helper()
-	n, err := testutil.GetHistogramMetricCount(metrics.PrepareDuration.WithLabelValues(labels...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
-func unprepareCount(t *testing.T, labels ...string) uint64 {
-	t.Helper()
-	n, err := testutil.GetHistogramMetricCount(metrics.UnprepareDuration.WithLabelValues(labels...))
+	n, err := testutil.GetHistogramMetricCount(h.WithLabelValues(labels...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,9 +67,9 @@ func TestPrepareMetrics(t *testing.T) {
 	_, ctx := ktesting.NewTestContext(t)
 	f := &fakeFamily{}
 	d := observedDriver(t, "metrics-node", f)
-	migOK := prepareCount(t, testDriver, attrs.GPUTypeMIG, metrics.ResultSuccess)
-	mixedOK := prepareCount(t, testDriver, mixedType, metrics.ResultSuccess)
-	wholeErr := prepareCount(t, testDriver, attrs.GPUTypeWhole, metrics.ResultError)
+	migOK := observations(t, metrics.PrepareDuration, testDriver, attrs.GPUTypeMIG, metrics.ResultSuccess)
+	mixedOK := observations(t, metrics.PrepareDuration, testDriver, mixedType, metrics.ResultSuccess)
+	wholeErr := observations(t, metrics.PrepareDuration, testDriver, attrs.GPUTypeWhole, metrics.ResultError)
 	inUse := counter(t, testDriver, metrics.OperationPrepare, reasonDeviceInUse)
 	setup := counter(t, testDriver, metrics.OperationPrepare, reasonDeviceSetup)
 
@@ -98,13 +91,13 @@ func TestPrepareMetrics(t *testing.T) {
 	if results["u1"].Err != nil || results["u2"].Err != nil || results["u3"].Err == nil {
 		t.Fatalf("prepare results %+v: want u1 and u2 prepared, u3 refused", results)
 	}
-	if got := prepareCount(t, testDriver, attrs.GPUTypeMIG, metrics.ResultSuccess) - migOK; got != 1 {
+	if got := observations(t, metrics.PrepareDuration, testDriver, attrs.GPUTypeMIG, metrics.ResultSuccess) - migOK; got != 1 {
 		t.Errorf("successful MIG prepares observed: %d, want 1", got)
 	}
-	if got := prepareCount(t, testDriver, mixedType, metrics.ResultSuccess) - mixedOK; got != 1 {
+	if got := observations(t, metrics.PrepareDuration, testDriver, mixedType, metrics.ResultSuccess) - mixedOK; got != 1 {
 		t.Errorf("successful mixed prepares observed: %d, want 1", got)
 	}
-	if got := prepareCount(t, testDriver, attrs.GPUTypeWhole, metrics.ResultError) - wholeErr; got != 1 {
+	if got := observations(t, metrics.PrepareDuration, testDriver, attrs.GPUTypeWhole, metrics.ResultError) - wholeErr; got != 1 {
 		t.Errorf("failed whole-GPU prepares observed: %d, want 1", got)
 	}
 	if got := counter(t, testDriver, metrics.OperationPrepare, reasonDeviceInUse) - inUse; got != 1 {
@@ -125,11 +118,11 @@ func TestPrepareMetrics(t *testing.T) {
 		t.Errorf("device_setup errors: %v, want 1", got)
 	}
 
-	migUnprep := unprepareCount(t, testDriver, attrs.GPUTypeMIG, metrics.ResultSuccess)
+	migUnprep := observations(t, metrics.UnprepareDuration, testDriver, attrs.GPUTypeMIG, metrics.ResultSuccess)
 	if _, err := d.UnprepareResourceClaims(ctx, []kubeletplugin.NamespacedObject{{UID: "u1"}, {UID: "u2"}}); err != nil {
 		t.Fatal(err)
 	}
-	if got := unprepareCount(t, testDriver, attrs.GPUTypeMIG, metrics.ResultSuccess) - migUnprep; got != 1 {
+	if got := observations(t, metrics.UnprepareDuration, testDriver, attrs.GPUTypeMIG, metrics.ResultSuccess) - migUnprep; got != 1 {
 		t.Errorf("MIG unprepares observed: %d, want 1", got)
 	}
 	for _, typ := range []string{attrs.GPUTypeMIG, attrs.GPUTypeWhole} {

@@ -40,9 +40,8 @@ func (r *Result) writeDiscovery(w io.Writer) {
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, in := range r.InProcess {
 		total := Summarize(in.Discovery)
-		fmt.Fprintf(w, "| %s | %d | %d | %d | %d | %s | %s | %s | %s | %s | %s | %s |\n", in.Target, in.GPUs, in.NUMANodes, in.CPUs, in.NICs,
-			dur(Summarize(in.Topology).P50), dur(Summarize(in.NVML).P50), dur(Summarize(in.Families).P50),
-			dur(total.P50), dur(total.P90), dur(total.P99), dur(total.Max))
+		fmt.Fprintf(w, "| %s | %d | %d | %d | %d | %s | %s | %s | %s |\n", in.Target, in.GPUs, in.NUMANodes, in.CPUs, in.NICs,
+			dur(Summarize(in.Topology).P50), dur(Summarize(in.NVML).P50), dur(Summarize(in.Families).P50), total.cells())
 	}
 }
 
@@ -53,7 +52,7 @@ func (r *Result) writeBuild(w io.Writer) {
 	for _, in := range r.InProcess {
 		s := Summarize(in.Build)
 		slices, devices := poolColumns(in.Pools)
-		fmt.Fprintf(w, "| %s | %s | %s | %d | %s | %s | %s | %s |\n", in.Target, slices, devices, s.N, dur(s.P50), dur(s.P90), dur(s.P99), dur(s.Max))
+		fmt.Fprintf(w, "| %s | %s | %s | %d | %s |\n", in.Target, slices, devices, s.N, s.cells())
 	}
 }
 
@@ -75,8 +74,7 @@ func (r *Result) writePublish(w io.Writer) {
 				perDriver[i] = dur(Summarize(p.PerDriver[i]).P50)
 			}
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %d | %s | %s | %s | %s | %s |\n", p.Target, slices, devices, s.N,
-			strings.Join(perDriver, " | "), dur(s.P50), dur(s.P90), dur(s.P99), dur(s.Max))
+		fmt.Fprintf(w, "| %s | %s | %s | %d | %s | %s |\n", p.Target, slices, devices, s.N, strings.Join(perDriver, " | "), s.cells())
 	}
 }
 
@@ -90,8 +88,7 @@ func (r *Result) writePrepare(w io.Writer) {
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, p := range r.Prepare {
 		pr, un := Summarize(p.Prepare), Summarize(p.Unprepare)
-		fmt.Fprintf(w, "| %s | %s | `%s` | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", p.Kind, p.Target, p.Device, pr.N,
-			dur(pr.P50), dur(pr.P90), dur(pr.P99), dur(pr.Max), dur(un.P50), dur(un.P90), dur(un.P99), dur(un.Max))
+		fmt.Fprintf(w, "| %s | %s | `%s` | %d | %s | %s |\n", p.Kind, p.Target, p.Device, pr.N, pr.cells(), un.cells())
 	}
 	if len(r.Skipped) > 0 {
 		fmt.Fprintf(w, "\nNot measured: %s.\n", strings.Join(r.Skipped, "; "))
@@ -170,6 +167,11 @@ func poolColumns(pools []PoolSize) (slices, devices string) {
 		d = append(d, fmt.Sprint(p.Devices))
 	}
 	return strings.Join(s, "/"), strings.Join(d, "/")
+}
+
+// cells formats s's p50, p90, p99 and max as four table cells.
+func (s Summary) cells() string {
+	return strings.Join([]string{dur(s.P50), dur(s.P90), dur(s.P99), dur(s.Max)}, " | ")
 }
 
 // dur formats a duration with three significant digits in a unit that

@@ -1,9 +1,10 @@
 package driverbench
 
 import (
-	"math"
 	"slices"
 	"time"
+
+	"github.com/hadron-sched/hadron/bench/replay"
 )
 
 // Summary is the distribution of one measurement's samples.
@@ -20,9 +21,6 @@ func Summarize(samples []time.Duration) Summary {
 	}
 	sorted := slices.Clone(samples)
 	slices.Sort(sorted)
-	rank := func(p float64) time.Duration {
-		i := int(math.Ceil(p*float64(len(sorted)))) - 1
-		return sorted[min(max(i, 0), len(sorted)-1)]
-	}
-	return Summary{N: len(sorted), P50: rank(0.50), P90: rank(0.90), P99: rank(0.99), Max: sorted[len(sorted)-1]}
+	return Summary{N: len(sorted), P50: replay.NearestRank(sorted, 50), P90: replay.NearestRank(sorted, 90),
+		P99: replay.NearestRank(sorted, 99), Max: sorted[len(sorted)-1]}
 }

@@ -108,36 +108,24 @@ func writePower(w io.Writer, sums []summary, plots []string) {
 		fmt.Fprint(w, "; in brackets, the difference to the fgd policy at the same demand (negative: less power)")
 	}
 	fmt.Fprintln(w, ".")
-	fmt.Fprintf(w, "\n| policy |%s\n", levelHeader())
-	fmt.Fprintf(w, "|---|%s\n", strings.Repeat("---:|", len(DemandLevels)))
-	for _, s := range sums {
-		fmt.Fprintf(w, "| %s |", s.Name)
-		for i, p := range s.Power {
-			cell := kilowatts(p)
-			if fgd != nil && s.Name != policyFGD && !math.IsNaN(p) {
-				if d := ratio(p-fgd.Power[i], fgd.Power[i]); !math.IsNaN(d) {
-					cell += " (" + signedPercent(d) + ")"
-				}
+	writeLevelTable(w, sums, func(s summary) []float64 { return s.Power }, func(s summary, i int, p float64) string {
+		cell := kilowatts(p)
+		if fgd != nil && s.Name != policyFGD && !math.IsNaN(p) {
+			if d := ratio(p-fgd.Power[i], fgd.Power[i]); !math.IsNaN(d) {
+				cell += " (" + signedPercent(d) + ")"
 			}
-			fmt.Fprintf(w, " %s |", cell)
 		}
-		fmt.Fprintln(w)
-	}
+		return cell
+	})
 	image(w, plots, PowerPlot, "Modelled power against arrived demand")
 }
 
 func writeFragmentation(w io.Writer, sums []summary, plots []string) {
 	fmt.Fprintln(w, "\n## Fragmentation")
 	fmt.Fprintln(w, "\nFragmented GPUs (free capacity the workload cannot use) at each arrived demand.")
-	fmt.Fprintf(w, "\n| policy |%s\n", levelHeader())
-	fmt.Fprintf(w, "|---|%s\n", strings.Repeat("---:|", len(DemandLevels)))
-	for _, s := range sums {
-		fmt.Fprintf(w, "| %s |", s.Name)
-		for _, f := range s.Fragmented {
-			fmt.Fprintf(w, " %s |", number(f, 1))
-		}
-		fmt.Fprintln(w)
-	}
+	writeLevelTable(w, sums, func(s summary) []float64 { return s.Fragmented }, func(_ summary, _ int, f float64) string {
+		return number(f, 1)
+	})
 	image(w, plots, FragmentationPlot, "Fragmentation against arrived demand")
 }
 
@@ -226,6 +214,20 @@ func writeNotes(w io.Writer, notes, malformed []string) {
 func image(w io.Writer, plots []string, name, alt string) {
 	if slices.Contains(plots, name) {
 		fmt.Fprintf(w, "\n![%s](%s)\n", alt, name)
+	}
+}
+
+// writeLevelTable writes a table with a row per policy and a column per
+// demand level: cell formats v, the i-th of the policy's values.
+func writeLevelTable(w io.Writer, sums []summary, values func(summary) []float64, cell func(s summary, i int, v float64) string) {
+	fmt.Fprintf(w, "\n| policy |%s\n", levelHeader())
+	fmt.Fprintf(w, "|---|%s\n", strings.Repeat("---:|", len(DemandLevels)))
+	for _, s := range sums {
+		fmt.Fprintf(w, "| %s |", s.Name)
+		for i, v := range values(s) {
+			fmt.Fprintf(w, " %s |", cell(s, i, v))
+		}
+		fmt.Fprintln(w)
 	}
 }
 
