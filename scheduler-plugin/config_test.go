@@ -20,8 +20,8 @@ import (
 	"github.com/hadron-sched/hadron/scheduler-plugin/draview"
 	"github.com/hadron-sched/hadron/scheduler-plugin/fragmentation"
 	"github.com/hadron-sched/hadron/scheduler-plugin/idlepower"
-	"github.com/hadron-sched/hadron/scheduler-plugin/internal/schedtest"
 	"github.com/hadron-sched/hadron/scheduler-plugin/numaaffinity"
+	"github.com/hadron-sched/hadron/scheduler-plugin/schedtest"
 	"github.com/hadron-sched/hadron/scheduler-plugin/tenantquota"
 )
 

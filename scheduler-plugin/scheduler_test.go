@@ -18,8 +18,8 @@ import (
 	"k8s.io/klog/v2/ktesting"
 
 	"github.com/hadron-sched/hadron/pkg/attrs"
-	"github.com/hadron-sched/hadron/scheduler-plugin/internal/schedtest"
 	fx "github.com/hadron-sched/hadron/scheduler-plugin/internal/testfixtures"
+	"github.com/hadron-sched/hadron/scheduler-plugin/schedtest"
 )
 
 // TestDeviceChoice runs the shipped configuration against fake API objects:

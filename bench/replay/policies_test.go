@@ -13,8 +13,6 @@ import (
 	"k8s.io/klog/v2/ktesting"
 	"k8s.io/kubernetes/pkg/scheduler"
 	"k8s.io/kubernetes/pkg/scheduler/apis/config"
-	"k8s.io/kubernetes/pkg/scheduler/apis/config/scheme"
-	"k8s.io/kubernetes/pkg/scheduler/apis/config/validation"
 	"k8s.io/kubernetes/pkg/scheduler/profile"
 
 	schedulerplugin "github.com/hadron-sched/hadron/scheduler-plugin"
@@ -22,26 +20,9 @@ import (
 	"github.com/hadron-sched/hadron/scheduler-plugin/fragmentation"
 	"github.com/hadron-sched/hadron/scheduler-plugin/idlepower"
 	"github.com/hadron-sched/hadron/scheduler-plugin/numaaffinity"
+	"github.com/hadron-sched/hadron/scheduler-plugin/schedtest"
 	"github.com/hadron-sched/hadron/scheduler-plugin/tenantquota"
 )
-
-// decode reads a KubeSchedulerConfiguration as kube-scheduler does and
-// validates it.
-func decode(t *testing.T, raw []byte) *config.KubeSchedulerConfiguration {
-	t.Helper()
-	obj, _, err := scheme.Codecs.UniversalDecoder().Decode(raw, nil, nil)
-	if err != nil {
-		t.Fatalf("decode: %v\n%s", err, raw)
-	}
-	cfg, ok := obj.(*config.KubeSchedulerConfiguration)
-	if !ok {
-		t.Fatalf("decoded a %T", obj)
-	}
-	if err := validation.ValidateKubeSchedulerConfiguration(cfg); err != nil {
-		t.Fatalf("validate: %v\n%s", err, raw)
-	}
-	return cfg
-}
 
 func names(ps []config.Plugin) []string {
 	var out []string
@@ -83,7 +64,7 @@ func TestPoliciesBuildRunnableSchedulers(t *testing.T) {
 			if p.Description == "" {
 				t.Error("no description")
 			}
-			cfg := decode(t, p.SchedulerConfig)
+			cfg := schedtest.ValidConfig(t, "policy "+p.Name, p.SchedulerConfig)
 			if cfg.Parallelism != 1 || cfg.PercentageOfNodesToScore == nil || *cfg.PercentageOfNodesToScore != 100 {
 				t.Errorf("parallelism %d, percentageOfNodesToScore %v; want 1 and 100", cfg.Parallelism, cfg.PercentageOfNodesToScore)
 			}

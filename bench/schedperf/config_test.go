@@ -9,42 +9,23 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/kubernetes/pkg/scheduler/apis/config"
-	"k8s.io/kubernetes/pkg/scheduler/apis/config/scheme"
-	"k8s.io/kubernetes/pkg/scheduler/apis/config/validation"
 	"sigs.k8s.io/yaml"
 
 	"github.com/hadron-sched/hadron/bench/schedperf"
 	"github.com/hadron-sched/hadron/deploy"
+	"github.com/hadron-sched/hadron/scheduler-plugin/schedtest"
 )
-
-// decodeSchedulerConfig decodes and validates a KubeSchedulerConfiguration
-// as scheduler_perf does with a test case's schedulerConfigPath.
-func decodeSchedulerConfig(t *testing.T, data []byte) *config.KubeSchedulerConfiguration {
-	t.Helper()
-	obj, _, err := scheme.Codecs.UniversalDecoder().Decode(data, nil, nil)
-	if err != nil {
-		t.Fatalf("decode: %v\n%s", err, data)
-	}
-	cfg, ok := obj.(*config.KubeSchedulerConfiguration)
-	if !ok {
-		t.Fatalf("decoded %T, want a KubeSchedulerConfiguration", obj)
-	}
-	if err := validation.ValidateKubeSchedulerConfiguration(cfg); err != nil {
-		t.Fatalf("validate: %v\n%s", err, data)
-	}
-	return cfg
-}
 
 func TestHadronAsDefault(t *testing.T) {
 	data, err := schedperf.HadronAsDefault(deploy.SchedulerConfig)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := decodeSchedulerConfig(t, data)
+	got := schedtest.ValidConfig(t, "generated configuration", data)
 	if len(got.Profiles) != 1 || got.Profiles[0].SchedulerName != "default-scheduler" {
 		t.Fatalf("want only the default-scheduler profile, got %d profiles: %v", len(got.Profiles), got.Profiles)
 	}
-	shipped := decodeSchedulerConfig(t, deploy.SchedulerConfig)
+	shipped := schedtest.ShippedConfig(t)
 	i := slices.IndexFunc(shipped.Profiles, func(p config.KubeSchedulerProfile) bool {
 		return p.SchedulerName == schedperf.HadronProfile
 	})

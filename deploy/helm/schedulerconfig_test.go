@@ -7,35 +7,13 @@ import (
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes/fake"
-	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2/ktesting"
-	"k8s.io/kubernetes/pkg/scheduler"
 	"k8s.io/kubernetes/pkg/scheduler/apis/config"
-	"k8s.io/kubernetes/pkg/scheduler/apis/config/scheme"
-	"k8s.io/kubernetes/pkg/scheduler/apis/config/validation"
-	"k8s.io/kubernetes/pkg/scheduler/profile"
 
 	"github.com/hadron-sched/hadron/deploy"
 	schedulerplugin "github.com/hadron-sched/hadron/scheduler-plugin"
+	"github.com/hadron-sched/hadron/scheduler-plugin/schedtest"
 )
-
-// loadSchedulerConfig decodes a KubeSchedulerConfiguration as
-// kube-scheduler does (versioned, defaulted, strict) and validates it.
-func loadSchedulerConfig(t testing.TB, name string, data []byte) *config.KubeSchedulerConfiguration {
-	t.Helper()
-	obj, _, err := scheme.Codecs.UniversalDecoder().Decode(data, nil, nil)
-	if err != nil {
-		t.Fatalf("%s: decode KubeSchedulerConfiguration: %v", name, err)
-	}
-	cfg, ok := obj.(*config.KubeSchedulerConfiguration)
-	if !ok {
-		t.Fatalf("%s: decoded a %T, want a KubeSchedulerConfiguration", name, obj)
-	}
-	if err := validation.ValidateKubeSchedulerConfiguration(cfg); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	return cfg
-}
 
 // buildScheduler builds a scheduler of cfg's profiles with hadron's plugin
 // registry, which instantiates every plugin with its arguments: an unknown
@@ -45,19 +23,13 @@ func buildScheduler(t testing.TB, cfg *config.KubeSchedulerConfiguration) {
 	_, ctx := ktesting.NewTestContext(t)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	client := fake.NewClientset()
-	informerFactory := scheduler.NewInformerFactory(client, 0, nil)
-	broadcaster := events.NewBroadcaster(&events.EventSinkImpl{Interface: client.EventsV1()})
-	if _, err := scheduler.New(ctx, client, informerFactory, nil, profile.NewRecorderFactory(broadcaster),
-		scheduler.WithProfiles(cfg.Profiles...),
-		scheduler.WithFrameworkOutOfTreeRegistry(schedulerplugin.Registry()),
-	); err != nil {
+	if _, _, err := schedtest.NewScheduler(ctx, fake.NewClientset(), schedulerplugin.Registry(), cfg); err != nil {
 		t.Fatalf("hadron-scheduler refuses the chart's configuration: %v", err)
 	}
 }
 
 func TestRenderedSchedulerConfig(t *testing.T) {
-	shipped := loadSchedulerConfig(t, "deploy/scheduler/config.yaml", deploy.SchedulerConfig)
+	shipped := schedtest.ValidConfig(t, "deploy/scheduler/config.yaml", deploy.SchedulerConfig)
 	tests := []struct {
 		scenario     scenario
 		wantProfiles []string
@@ -73,7 +45,7 @@ func TestRenderedSchedulerConfig(t *testing.T) {
 			objs := render(t, tc.scenario)
 			cmObj := findOne(t, objs, "ConfigMap", releaseName+"-scheduler-config")
 			cm := toTyped(t, typedScheme(t), cmObj).(*corev1.ConfigMap)
-			cfg := loadSchedulerConfig(t, "rendered ConfigMap", []byte(cm.Data["config.yaml"]))
+			cfg := schedtest.ValidConfig(t, "rendered ConfigMap", []byte(cm.Data["config.yaml"]))
 			buildScheduler(t, cfg)
 
 			// The profiles are deploy/scheduler/config.yaml's.

@@ -10,7 +10,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/hadron-sched/hadron/pkg/attrs"
-	"github.com/hadron-sched/hadron/scheduler-plugin/internal/schedtest"
+	"github.com/hadron-sched/hadron/scheduler-plugin/schedtest"
 )
 
 const (

@@ -96,6 +96,17 @@ func nodeSlices(node string) []*resourceapi.ResourceSlice {
 	}
 }
 
+// numa0GPUs are eight GPUs all on NUMA node 0.
+func numa0GPUs() []resourceapi.Device {
+	var gpus []resourceapi.Device
+	for i := range int64(8) {
+		g := gpu(i)
+		g.Attributes[attrs.NUMANode] = numa(0)
+		gpus = append(gpus, g)
+	}
+	return gpus
+}
+
 // request returns an ExactCount request; options adjust it.
 func request(name, class string, count int64, opts ...func(*resourceapi.ExactDeviceRequest)) resourceapi.DeviceRequest {
 	exact := &resourceapi.ExactDeviceRequest{

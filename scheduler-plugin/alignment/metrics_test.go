@@ -10,22 +10,16 @@ import (
 
 	"github.com/hadron-sched/hadron/pkg/attrs"
 	schedmetrics "github.com/hadron-sched/hadron/scheduler-plugin/internal/metrics"
-	"github.com/hadron-sched/hadron/scheduler-plugin/internal/schedtest"
+	"github.com/hadron-sched/hadron/scheduler-plugin/schedtest"
 )
 
 // TestRejectionsCounted: each node filtered out is counted, a node that
 // passes is not.
 func TestRejectionsCounted(t *testing.T) {
 	pod, c := trainPod("train-0", reqs(request("gpus", gpuClass, 5)), match(attrs.NUMANode, "gpus"))
-	var big []resourceapi.Device
-	for i := range int64(8) {
-		g := gpu(i)
-		g.Attributes[attrs.NUMANode] = numa(0)
-		big = append(big, g)
-	}
 	dra := &fakeDRA{
 		claims:  map[string]*resourceapi.ResourceClaim{"default/train-0": c},
-		slices:  append(testSlices(), slice("node-2", attrs.GPUDriver, big...)),
+		slices:  append(testSlices(), slice("node-2", attrs.GPUDriver, numa0GPUs()...)),
 		classes: schedtest.ShippedClasses(t),
 	}
 	pl := newPlugin(dra, allFeatures)

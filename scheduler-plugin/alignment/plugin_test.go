@@ -16,7 +16,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/hadron-sched/hadron/pkg/attrs"
-	"github.com/hadron-sched/hadron/scheduler-plugin/internal/schedtest"
+	"github.com/hadron-sched/hadron/scheduler-plugin/schedtest"
 )
 
 // fakeDRA serves claims, slices and classes from memory.
@@ -99,15 +99,9 @@ func nodeInfo(name string) fwk.NodeInfo {
 func TestPreFilterAndFilter(t *testing.T) {
 	pod, c := trainPod("train-0", reqs(request("gpus", gpuClass, 5), request("nic", nicClass, 1)), match(attrs.NUMANode, "gpus", "nic"))
 	// node-2 has eight GPUs and a NIC on one NUMA node.
-	var big []resourceapi.Device
-	for i := range int64(8) {
-		g := gpu(i)
-		g.Attributes[attrs.NUMANode] = numa(0)
-		big = append(big, g)
-	}
 	dra := &fakeDRA{
 		claims:  map[string]*resourceapi.ResourceClaim{"default/train-0": c},
-		slices:  append(testSlices(), slice("node-2", attrs.GPUDriver, big...), slice("node-2", attrs.NICDriver, nic(0, attrs.NICLinkLayerEthernet))),
+		slices:  append(testSlices(), slice("node-2", attrs.GPUDriver, numa0GPUs()...), slice("node-2", attrs.NICDriver, nic(0, attrs.NICLinkLayerEthernet))),
 		classes: schedtest.ShippedClasses(t),
 	}
 	pl := newPlugin(dra, allFeatures)

@@ -15,7 +15,7 @@ import (
 	"github.com/hadron-sched/hadron/pkg/attrs"
 	schedulerplugin "github.com/hadron-sched/hadron/scheduler-plugin"
 	"github.com/hadron-sched/hadron/scheduler-plugin/alignment"
-	"github.com/hadron-sched/hadron/scheduler-plugin/internal/schedtest"
+	"github.com/hadron-sched/hadron/scheduler-plugin/schedtest"
 )
 
 // TestShippedConfig runs the scheduler with deploy/scheduler/config.yaml

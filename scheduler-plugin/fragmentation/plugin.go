@@ -46,19 +46,50 @@ func (pl *Plugin) Name() string { return Name }
 // milli-GPU (smaller differences do not sway the choice); NormalizeScore
 // maps it onto 0-100.
 func (pl *Plugin) Score(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, nodeInfo fwk.NodeInfo) (int64, *fwk.Status) {
-	before, after := roomFor(nodeInfo, pod)
+	before, after := roomFor(nodeInfo, readPodRequests(cs))
 	return scoring.ScorePlacement(ctx, cs, pod, nodeInfo, "GPU fragmentation", func(p *model.Placement) float64 {
 		return delta(p, pl.tasks, before, after)
 	}), nil
 }
 
+// PreScore reads the pod's claims (scoring.Base) and, once per cycle
+// rather than for every node scored, its CPU and memory requests.
+func (pl *Plugin) PreScore(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, nodes []fwk.NodeInfo) *fwk.Status {
+	if st := pl.Base.PreScore(ctx, cs, pod, nodes); st != nil {
+		return st
+	}
+	req := resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{})
+	cs.Write(podRequestsKey, &podRequests{cpuMilli: req.Cpu().MilliValue(), memBytes: req.Memory().Value()})
+	return nil
+}
+
+const podRequestsKey fwk.StateKey = Name + "/pod-requests"
+
+// podRequests is the pod's CPU and memory requests, in the cycle state.
+type podRequests struct{ cpuMilli, memBytes int64 }
+
+func (r *podRequests) Clone() fwk.StateData { return r }
+
+// readPodRequests returns the requests PreScore stored; nil when it did
+// not run (the node's room is then unknown).
+func readPodRequests(cs fwk.CycleState) *podRequests {
+	data, err := cs.Read(podRequestsKey)
+	if err != nil {
+		return nil
+	}
+	r, _ := data.(*podRequests)
+	return r
+}
+
 // roomFor is the node's free CPU and memory without and with the pod's
-// requests.
-func roomFor(nodeInfo fwk.NodeInfo, pod *v1.Pod) (before, after hostRoom) {
+// requests; unknown (no CPU or memory check) without them.
+func roomFor(nodeInfo fwk.NodeInfo, req *podRequests) (before, after hostRoom) {
+	if req == nil {
+		return hostRoom{}, hostRoom{}
+	}
 	alloc, used := nodeInfo.GetAllocatable(), nodeInfo.GetRequested()
 	before = hostRoom{cpuMilli: alloc.GetMilliCPU() - used.GetMilliCPU(), memBytes: alloc.GetMemory() - used.GetMemory(), known: true}
-	req := resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{})
-	after = hostRoom{cpuMilli: before.cpuMilli - req.Cpu().MilliValue(), memBytes: before.memBytes - req.Memory().Value(), known: true}
+	after = hostRoom{cpuMilli: before.cpuMilli - req.cpuMilli, memBytes: before.memBytes - req.memBytes, known: true}
 	return before, after
 }
 

@@ -20,13 +20,11 @@ func (k *keeper) usageMetrics() []schedmetrics.TenantUsage {
 			continue
 		}
 		used := k.acct.usage(namespaces)
-		seen := map[quota.Resource]bool{}
 		for r, limit := range info.quota.Limits {
-			seen[r] = true
 			out = append(out, schedmetrics.TenantUsage{Tenant: tenant, Resource: string(r), Used: float64(used[r]), Limit: float64(limit), Limited: true})
 		}
 		for r, v := range used {
-			if !seen[r] && v != 0 {
+			if _, limited := info.quota.Limits[r]; !limited && v != 0 {
 				out = append(out, schedmetrics.TenantUsage{Tenant: tenant, Resource: string(r), Used: float64(v)})
 			}
 		}

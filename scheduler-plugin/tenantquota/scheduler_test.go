@@ -20,7 +20,7 @@ import (
 
 	"github.com/hadron-sched/hadron/pkg/attrs"
 	schedulerplugin "github.com/hadron-sched/hadron/scheduler-plugin"
-	"github.com/hadron-sched/hadron/scheduler-plugin/internal/schedtest"
+	"github.com/hadron-sched/hadron/scheduler-plugin/schedtest"
 	"github.com/hadron-sched/hadron/scheduler-plugin/tenantquota"
 )
 

@@ -1,6 +1,8 @@
 // Package schedtest runs a whole kube-scheduler, built from hadron's
 // shipped KubeSchedulerConfiguration, on a fake API server, for the
-// scheduler plugins' end-to-end tests. Only tests import it.
+// scheduler plugins' end-to-end tests and for the tests of every
+// configuration hadron generates (benchmarks, the Helm chart). Only tests
+// import it.
 //
 // It takes the plugin registry as an argument rather than importing
 // hadron's: the plugins' own in-package tests use its fixtures, and the
@@ -60,14 +62,22 @@ func DecodeConfig(t testing.TB, raw []byte) *config.KubeSchedulerConfiguration {
 	return cfg
 }
 
+// ValidConfig decodes a KubeSchedulerConfiguration as DecodeConfig does
+// and validates it as kube-scheduler does; name says which one in
+// failures.
+func ValidConfig(t testing.TB, name string, raw []byte) *config.KubeSchedulerConfiguration {
+	t.Helper()
+	cfg := DecodeConfig(t, raw)
+	if err := validation.ValidateKubeSchedulerConfiguration(cfg); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return cfg
+}
+
 // ShippedConfig decodes deploy/scheduler/config.yaml and validates it.
 func ShippedConfig(t testing.TB) *config.KubeSchedulerConfiguration {
 	t.Helper()
-	cfg := DecodeConfig(t, deploy.SchedulerConfig)
-	if err := validation.ValidateKubeSchedulerConfiguration(cfg); err != nil {
-		t.Fatalf("deploy/scheduler/config.yaml: %v", err)
-	}
-	return cfg
+	return ValidConfig(t, "deploy/scheduler/config.yaml", deploy.SchedulerConfig)
 }
 
 // ShippedClasses returns the DeviceClasses in deploy/deviceclasses by
