@@ -113,11 +113,15 @@ bench: build
 	@echo ">> reports: bench/results/go-bench.txt bench/results/startup.md bench/results/driver.md bench/results/trace/report.md"
 
 # The trace replay on its own: every policy on the full cluster of the
-# openb GPU node list (hours on two cores; --nodes samples a smaller one).
+# openb GPU node list, with the scheduler's adaptive share of nodes to
+# score and two policies at a time (about an hour and a half on two
+# cores); TRACE_ARGS come last and override (--nodes samples a smaller
+# cluster).
+TRACE_FULL_ARGS := --percentage-of-nodes-to-score 0 --concurrency 2
 TRACE_ARGS ?=
 bench-trace: build
 	@mkdir -p bench/results/trace
-	TMPDIR=$(SCRATCH_TMPDIR) _output/bin/hadron bench trace --bin-dir _output/bin --out bench/results/trace $(TRACE_ARGS)
+	TMPDIR=$(SCRATCH_TMPDIR) _output/bin/hadron bench trace --bin-dir _output/bin --out bench/results/trace $(TRACE_FULL_ARGS) $(TRACE_ARGS)
 	@echo ">> report: bench/results/trace/report.md"
 
 # kube-scheduler's scheduler_perf DRA workloads with the default profile

@@ -15,8 +15,8 @@ import (
 )
 
 // TestReplayTinyWorkload replays a tiny workload with the default and the
-// hadron policies, then hadron again: results must be sane and the
-// second hadron run must place every pod exactly as the first.
+// hadron policies, then hadron again, two at a time: results must be sane
+// and the second hadron run must place every pod exactly as the first.
 func TestReplayTinyWorkload(t *testing.T) {
 	if os.Getenv("HADRON_SKIP_INTEGRATION") != "" {
 		t.Skip("HADRON_SKIP_INTEGRATION is set")
@@ -27,30 +27,31 @@ func TestReplayTinyWorkload(t *testing.T) {
 	}
 	_, ctx := ktesting.NewTestContext(t)
 	w := tinyWorkload(t)
-	policies, err := Policies(TargetWorkload(w), "default", "hadron")
+	policies, err := Policies(PolicySettings{Target: TargetWorkload(w), PercentageOfNodesToScore: ScoreAllNodes}, "default", "hadron")
 	if err != nil {
 		t.Fatal(err)
 	}
 	policies = append(policies, policies[1])
-	progress := map[int]int{}
-	run := 0
-	res, err := Run(ctx, Options{BinDir: binDir, Workload: w, Policies: policies, WorkDir: t.TempDir(),
-		Progress: func(policy string, done, total int) {
-			if done == 1 {
-				run++
-			}
-			progress[run] = done
-			if total != len(w.Events) {
-				t.Errorf("progress total %d, want %d", total, len(w.Events))
-			}
+	// Two at a time: default and hadron replay side by side, then hadron
+	// again beside nothing; placements must not depend on it.
+	var progressDone, progressTotal int
+	res, err := Run(ctx, Options{BinDir: binDir, Workload: w, Policies: policies, WorkDir: t.TempDir(), Concurrency: 2,
+		Progress: func(_ string, done, total int) {
+			progressDone, progressTotal = max(progressDone, done), total
 		}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	if want := len(policies) * len(w.Events); progressDone != want || progressTotal != want {
+		t.Errorf("combined progress reached %d of %d events, want %d of %d", progressDone, progressTotal, want, want)
+	}
+	if res.Concurrency != 2 || len(res.Policies) != len(policies) {
+		t.Fatalf("concurrency %d, %d results", res.Concurrency, len(res.Policies))
+	}
 	arrivals := 40
 	for i, pr := range res.Policies {
-		if progress[i+1] != len(w.Events) {
-			t.Errorf("run %d: progress reached %d of %d events", i, progress[i+1], len(w.Events))
+		if pr.Policy != policies[i].Name {
+			t.Errorf("result %d is policy %s, want %s", i, pr.Policy, policies[i].Name)
 		}
 		if pr.Scheduled+pr.Failed != arrivals || len(pr.Samples) != arrivals || len(pr.Latencies) != arrivals || len(pr.Placements) != arrivals {
 			t.Errorf("%s: scheduled %d + failed %d, %d samples, %d latencies, %d placements; want %d arrivals each",

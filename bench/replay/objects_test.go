@@ -110,11 +110,11 @@ func TestRenderedSlicesAreDeterministic(t *testing.T) {
 
 func TestPoliciesAreDeterministic(t *testing.T) {
 	w := tinyWorkload(t)
-	a, err := Policies(TargetWorkload(w))
+	a, err := Policies(PolicySettings{Target: TargetWorkload(w)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := Policies(TargetWorkload(w))
+	b, err := Policies(PolicySettings{Target: TargetWorkload(w)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -55,11 +55,35 @@ func PolicyNames() []string {
 	return out
 }
 
+// Values of PolicySettings.PercentageOfNodesToScore.
+const (
+	// ScoreAllNodes filters and scores every node for every pod, as the
+	// papers' simulators do.
+	ScoreAllNodes int32 = 100
+	// AdaptiveNodesToScore is kube-scheduler's own default: it stops
+	// filtering once it has found a share of the nodes feasible that
+	// shrinks as the cluster grows (numFeasibleNodes).
+	AdaptiveNodesToScore int32 = 0
+)
+
+// PolicySettings are what every policy of one run shares.
+type PolicySettings struct {
+	// Target is GPUFragmentation's target workload (TargetWorkload of the
+	// replayed workload); nil keeps the plugin's default.
+	Target []fragmentation.TypicalRequest
+	// PercentageOfNodesToScore is the scheduler's
+	// percentageOfNodesToScore: ScoreAllNodes, AdaptiveNodesToScore or a
+	// percentage in between.
+	PercentageOfNodesToScore int32
+}
+
 // Policies returns the scheduling policies to compare, built from the
-// profiles of deploy/scheduler/config.yaml. target is GPUFragmentation's
-// target workload (TargetWorkload of the replayed workload; nil keeps the
-// plugin's default). names selects policies by name (none: all).
-func Policies(target []fragmentation.TypicalRequest, names ...string) ([]Policy, error) {
+// profiles of deploy/scheduler/config.yaml. names selects policies by name
+// (none: all).
+func Policies(settings PolicySettings, names ...string) ([]Policy, error) {
+	if p := settings.PercentageOfNodesToScore; p < 0 || p > 100 {
+		return nil, fmt.Errorf("percentage of nodes to score is %d; it must be between 0 (the scheduler's adaptive default) and 100", p)
+	}
 	for _, n := range names {
 		if !slices.Contains(PolicyNames(), n) {
 			return nil, fmt.Errorf("unknown policy %q (known: %v)", n, PolicyNames())
@@ -70,11 +94,12 @@ func Policies(target []fragmentation.TypicalRequest, names ...string) ([]Policy,
 		if len(names) > 0 && !slices.Contains(names, spec.name) {
 			continue
 		}
-		cfg, profile, err := policyConfig(deploy.SchedulerConfig, spec, target)
+		cfg, profile, err := policyConfig(deploy.SchedulerConfig, spec, settings)
 		if err != nil {
 			return nil, fmt.Errorf("policy %s: %w", spec.name, err)
 		}
-		out = append(out, Policy{Name: spec.name, Description: spec.description, SchedulerConfig: cfg, ProfileName: profile})
+		out = append(out, Policy{Name: spec.name, Description: spec.description, SchedulerConfig: cfg, ProfileName: profile,
+			PercentageOfNodesToScore: settings.PercentageOfNodesToScore})
 	}
 	return out, nil
 }
@@ -82,7 +107,7 @@ func Policies(target []fragmentation.TypicalRequest, names ...string) ([]Policy,
 // policyConfig derives a single-profile KubeSchedulerConfiguration from
 // the shipped one. It edits the YAML generically, so that plugin lists
 // and arguments come from the shipped file rather than a copy.
-func policyConfig(shipped []byte, spec policySpec, target []fragmentation.TypicalRequest) ([]byte, string, error) {
+func policyConfig(shipped []byte, spec policySpec, settings PolicySettings) ([]byte, string, error) {
 	var cfg map[string]any
 	if err := yaml.Unmarshal(shipped, &cfg); err != nil {
 		return nil, "", fmt.Errorf("parse shipped scheduler configuration: %w", err)
@@ -111,8 +136,8 @@ func policyConfig(shipped []byte, spec policySpec, target []fragmentation.Typica
 			},
 		}})
 	}
-	if len(target) > 0 && slices.Contains(spec.keepScorers, fragmentation.Name) {
-		args = append(args, map[string]any{"name": fragmentation.Name, "args": map[string]any{"targetWorkload": target}})
+	if len(settings.Target) > 0 && slices.Contains(spec.keepScorers, fragmentation.Name) {
+		args = append(args, map[string]any{"name": fragmentation.Name, "args": map[string]any{"targetWorkload": settings.Target}})
 	}
 	if len(args) > 0 {
 		existing, _ := profile["pluginConfig"].([]any)
@@ -121,11 +146,13 @@ func policyConfig(shipped []byte, spec policySpec, target []fragmentation.Typica
 	cfg["profiles"] = []any{profile}
 	// Determinism: the scheduler filters nodes in parallel and returns the
 	// feasible ones in the order the workers finish, and among nodes with
-	// equal scores it picks the first of that order. One worker and
-	// scoring every node (rather than stopping after enough feasible
-	// ones) make the order, hence every tie break, the same on every run.
+	// equal scores it picks the first of that order. With one worker the
+	// nodes are filtered in a fixed order, from where the previous pod's
+	// search stopped, and the search stops at the same node on every run,
+	// so the order, hence every tie break, is the same whatever share of
+	// the nodes is scored.
 	cfg["parallelism"] = 1
-	cfg["percentageOfNodesToScore"] = 100
+	cfg["percentageOfNodesToScore"] = settings.PercentageOfNodesToScore
 	out, err := yaml.Marshal(cfg)
 	if err != nil {
 		return nil, "", fmt.Errorf("encode scheduler configuration: %w", err)

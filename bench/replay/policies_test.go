@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -34,7 +35,7 @@ func names(ps []config.Plugin) []string {
 
 func TestPoliciesBuildRunnableSchedulers(t *testing.T) {
 	target := []fragmentation.TypicalRequest{{GPUs: 1, Weight: 3}, {GPUMilli: 460, Weight: 2}}
-	policies, err := Policies(target)
+	policies, err := Policies(PolicySettings{Target: target, PercentageOfNodesToScore: ScoreAllNodes})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,14 +121,14 @@ func TestPoliciesBuildRunnableSchedulers(t *testing.T) {
 }
 
 func TestPoliciesSelectByName(t *testing.T) {
-	ps, err := Policies(nil, "power", "default")
+	ps, err := Policies(PolicySettings{}, "power", "default")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(ps) != 2 || ps[0].Name != "default" || ps[1].Name != "power" {
 		t.Errorf("got %d policies", len(ps))
 	}
-	if _, err := Policies(nil, "fastest"); err == nil {
+	if _, err := Policies(PolicySettings{}, "fastest"); err == nil {
 		t.Error("unknown policy accepted")
 	}
 }
@@ -139,4 +140,96 @@ func decodeUnknown(obj runtime.Object, into any) error {
 		return fmt.Errorf("arguments are a %T", obj)
 	}
 	return json.Unmarshal(u.Raw, into)
+}
+
+func TestPoliciesPercentageOfNodesToScore(t *testing.T) {
+	for _, tc := range []struct {
+		pct     int32
+		wantErr bool
+	}{
+		{pct: ScoreAllNodes},
+		{pct: AdaptiveNodesToScore},
+		{pct: 30},
+		{pct: -1, wantErr: true},
+		{pct: 101, wantErr: true},
+	} {
+		t.Run(fmt.Sprint(tc.pct), func(t *testing.T) {
+			ps, err := Policies(PolicySettings{PercentageOfNodesToScore: tc.pct}, "hadron", "default")
+			if tc.wantErr {
+				if err == nil {
+					t.Fatal("accepted")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range ps {
+				cfg := schedtest.ValidConfig(t, "policy "+p.Name, p.SchedulerConfig)
+				if cfg.Parallelism != 1 || cfg.PercentageOfNodesToScore == nil || *cfg.PercentageOfNodesToScore != tc.pct {
+					t.Errorf("%s: parallelism %d, percentageOfNodesToScore %v; want 1 and %d", p.Name, cfg.Parallelism, cfg.PercentageOfNodesToScore, tc.pct)
+				}
+				if p.PercentageOfNodesToScore != tc.pct {
+					t.Errorf("%s: policy records %d", p.Name, p.PercentageOfNodesToScore)
+				}
+			}
+		})
+	}
+}
+
+func TestFeasibleNodesToFind(t *testing.T) {
+	for _, tc := range []struct {
+		pct   int32
+		nodes int
+		want  int
+	}{
+		{pct: 0, nodes: 40, want: 40},       // small clusters: every node
+		{pct: 0, nodes: 150, want: 100},     // 49%, raised to the minimum of 100
+		{pct: 0, nodes: 1213, want: 497},    // 50 - 1213/125 = 41%
+		{pct: 0, nodes: 6000, want: 300},    // 50 - 48 = 2%, raised to 5%
+		{pct: 0, nodes: 1000, want: 420},    // 42%
+		{pct: 100, nodes: 1213, want: 1213}, // every node
+		{pct: 10, nodes: 1213, want: 121},
+		{pct: 5, nodes: 1213, want: 100}, // at least 100
+	} {
+		if got := FeasibleNodesToFind(tc.pct, tc.nodes); got != tc.want {
+			t.Errorf("FeasibleNodesToFind(%d, %d) = %d, want %d", tc.pct, tc.nodes, got, tc.want)
+		}
+	}
+}
+
+func TestNodesToScoreNotes(t *testing.T) {
+	all := []Policy{{Name: "default", PercentageOfNodesToScore: 0}, {Name: "hadron", PercentageOfNodesToScore: 0}}
+	notes := nodesToScoreNotes(1213, all)
+	if len(notes) != 1 || !strings.Contains(notes[0], "Every policy") || !strings.Contains(notes[0], "497 feasible nodes (40%)") {
+		t.Errorf("adaptive notes %q", notes)
+	}
+	notes = nodesToScoreNotes(150, []Policy{{Name: "default", PercentageOfNodesToScore: 100}})
+	if len(notes) != 1 || !strings.Contains(notes[0], "every node") {
+		t.Errorf("all-nodes notes %q", notes)
+	}
+	mixed := []Policy{{Name: "default", PercentageOfNodesToScore: 100}, {Name: "hadron", PercentageOfNodesToScore: 20}}
+	notes = nodesToScoreNotes(1213, mixed)
+	if len(notes) != 2 || !strings.HasPrefix(notes[1], "Policy hadron") || !strings.Contains(notes[1], "242 feasible") {
+		t.Errorf("mixed notes %q", notes)
+	}
+}
+
+func TestCombinedProgress(t *testing.T) {
+	type call struct {
+		task        string
+		done, total int
+	}
+	var got []call
+	c := newCombinedProgress(func(task string, done, total int) { got = append(got, call{task, done, total}) }, 2, 10)
+	// Two policies of the same name count separately.
+	c.update(0, 1)
+	c.update(1, 1)
+	c.update(0, 2)
+	c.update(1, 10)
+	c.update(0, 10)
+	want := []call{{"all policies", 1, 20}, {"all policies", 2, 20}, {"all policies", 3, 20}, {"all policies", 12, 20}, {"all policies", 20, 20}}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
 }

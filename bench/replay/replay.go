@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"time"
 
 	resourceapi "k8s.io/api/resource/v1"
@@ -25,7 +26,6 @@ const defaultPodTimeout = 2 * time.Minute
 // result's Command, Seed, Commit, Machine, TraceFiles and Mode are the
 // caller's to fill in; Notes holds the workload's notes and the replay's.
 func Run(ctx context.Context, opts Options) (*Result, error) {
-	logger := klog.FromContext(ctx)
 	w := opts.Workload
 	if w == nil {
 		return nil, errors.New("no workload to replay")
@@ -55,20 +55,102 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{ClusterGPUs: w.ClusterGPUs, Nodes: len(w.Nodes), Notes: append([]string(nil), w.Notes...), Started: time.Now()}
-	res.Notes = append(res.Notes, replayNotes(w, models)...)
-	for i, p := range opts.Policies {
-		logger.Info("Replaying", "policy", p.Name, "nodes", len(w.Nodes), "events", len(w.Events))
-		pr, err := runPolicy(ctx, opts, p, filepath.Join(workDir, fmt.Sprintf("policy-%d-%s", i, p.Name)), nodeSlices, models)
-		if err != nil {
-			return nil, fmt.Errorf("policy %s: %w", p.Name, err)
-		}
-		logger.Info("Replayed", "policy", p.Name, "scheduled", pr.Scheduled, "failed", pr.Failed,
-			"wall", pr.Wall, "podsPerSecond", pr.PodsPerSecond, "controlPlaneStartup", pr.ControlPlaneStartup)
-		res.Policies = append(res.Policies, *pr)
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 1
 	}
+	res := &Result{ClusterGPUs: w.ClusterGPUs, Nodes: len(w.Nodes), Notes: append([]string(nil), w.Notes...), Started: time.Now(),
+		Concurrency: opts.Concurrency}
+	res.Notes = append(res.Notes, replayNotes(w, models, opts.Policies)...)
+	results, err := runPolicies(ctx, opts, workDir, nodeSlices, models)
+	if err != nil {
+		return nil, err
+	}
+	res.Policies = results
 	res.Finished = time.Now()
 	return res, nil
+}
+
+// runPolicies replays every policy, opts.Concurrency at a time, started
+// in order; the results keep the policies' order. The first failure
+// cancels the others.
+func runPolicies(ctx context.Context, opts Options, workDir string, nodeSlices [][]resourceapi.ResourceSlice, models modelSelector) ([]PolicyResult, error) {
+	logger := klog.FromContext(ctx)
+	w := opts.Workload
+	var combined *combinedProgress
+	if opts.Progress != nil && opts.Concurrency > 1 {
+		combined = newCombinedProgress(opts.Progress, len(opts.Policies), len(w.Events))
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	results := make([]PolicyResult, len(opts.Policies))
+	errs := make([]error, len(opts.Policies))
+	slots := make(chan struct{}, opts.Concurrency)
+	var wg sync.WaitGroup
+	for i, p := range opts.Policies {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		popts := opts
+		if combined != nil {
+			popts.Progress = func(_ string, done, _ int) { combined.update(i, done) }
+		}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			logger.Info("Replaying", "policy", p.Name, "nodes", len(w.Nodes), "events", len(w.Events))
+			pr, err := runPolicy(ctx, popts, p, filepath.Join(workDir, fmt.Sprintf("policy-%d-%s", i, p.Name)), nodeSlices, models)
+			if err != nil {
+				errs[i] = fmt.Errorf("policy %s: %w", p.Name, err)
+				cancel()
+				return
+			}
+			logger.Info("Replayed", "policy", p.Name, "scheduled", pr.Scheduled, "failed", pr.Failed,
+				"wall", pr.Wall, "podsPerSecond", pr.PodsPerSecond, "controlPlaneStartup", pr.ControlPlaneStartup)
+			results[i] = *pr
+		})
+	}
+	wg.Wait()
+	// A policy's own failure explains the others' cancellation.
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return nil, err
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+// combinedProgress reports policies replaying at once as one task: the
+// events done over all policies, of all policies' events.
+type combinedProgress struct {
+	report func(string, int, int)
+	mu     sync.Mutex
+	done   map[int]int // by policy index: names may repeat
+	total  int
+}
+
+func newCombinedProgress(report func(string, int, int), policies, events int) *combinedProgress {
+	return &combinedProgress{report: report, done: map[int]int{}, total: policies * events}
+}
+
+// update records that the policy at index has done events.
+func (c *combinedProgress) update(index, done int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.done[index] = done
+	sum := 0
+	for _, d := range c.done {
+		sum += d
+	}
+	c.report("all policies", sum, c.total)
 }
 
 // checkWorkload rejects workloads the replay cannot run faithfully.
@@ -140,7 +222,7 @@ func renderCluster(ctx context.Context, w *trace.Workload, dir string) ([][]reso
 }
 
 // replayNotes describes the replay's own choices for the report.
-func replayNotes(w *trace.Workload, models modelSelector) []string {
+func replayNotes(w *trace.Workload, models modelSelector, policies []Policy) []string {
 	notes := []string{
 		"Every GPU is offered shared (hadron's GPU driver offers a GPU whole or shared, not both): a whole-GPU pod asks " +
 			"shared.gpu.hadron.dev for 1000 milli-GPU of compute per GPU, a share for its trace milli-GPU. The sharing policy " +
@@ -148,9 +230,9 @@ func replayNotes(w *trace.Workload, models modelSelector) []string {
 			"without rounding up, and keeps GPU memory from limiting shares. Quotas therefore count whole GPUs as " +
 			"quota.hadron.dev/gpu-milli, not quota.hadron.dev/gpus.",
 		"Nodes are scheduling-only (no kubelet): pods are bound but never run. Each policy runs on a fresh control plane " +
-			"with parallelism 1 and percentageOfNodesToScore 100, and events are replayed one at a time, so that a seed gives " +
-			"the same placements on every run.",
+			"with parallelism 1, and events are replayed one at a time, so that a seed gives the same placements on every run.",
 	}
+	notes = append(notes, nodesToScoreNotes(len(w.Nodes), policies)...)
 	seen := map[string]string{}
 	for _, model := range slices.Sorted(maps.Keys(models)) {
 		for _, p := range models[model] {
@@ -166,4 +248,65 @@ func replayNotes(w *trace.Workload, models modelSelector) []string {
 		}
 	}
 	return notes
+}
+
+// nodesToScoreNotes says how many nodes each pod's search examines.
+func nodesToScoreNotes(nodes int, policies []Policy) []string {
+	if len(policies) == 0 {
+		return nil
+	}
+	same := true
+	for _, p := range policies {
+		same = same && p.PercentageOfNodesToScore == policies[0].PercentageOfNodesToScore
+	}
+	var notes []string
+	for _, p := range policies {
+		who := "Policy " + p.Name
+		if same {
+			who = "Every policy"
+		}
+		notes = append(notes, nodesToScoreNote(who, nodes, p.PercentageOfNodesToScore))
+		if same {
+			break
+		}
+	}
+	return notes
+}
+
+func nodesToScoreNote(who string, nodes int, pct int32) string {
+	find := FeasibleNodesToFind(pct, nodes)
+	switch {
+	case find >= nodes:
+		return fmt.Sprintf("%s filters and scores every node for every pod (percentageOfNodesToScore %d).", who, pct)
+	case pct == AdaptiveNodesToScore:
+		return fmt.Sprintf("%s runs with kube-scheduler's adaptive percentageOfNodesToScore, as a deployed scheduler does: "+
+			"on %d nodes a pod's search stops once %d feasible nodes (%d%%) are found, starting where the previous pod's "+
+			"search stopped, and only those are scored; a pod that fits few nodes is still checked against every node.",
+			who, nodes, find, find*100/nodes)
+	default:
+		return fmt.Sprintf("%s runs with percentageOfNodesToScore %d: on %d nodes a pod's search stops once %d feasible "+
+			"nodes are found, starting where the previous pod's search stopped, and only those are scored.", who, pct, nodes, find)
+	}
+}
+
+// Bounds of kube-scheduler's search for feasible nodes
+// (pkg/scheduler's minFeasibleNodesToFind and
+// minFeasibleNodesPercentageToFind).
+const (
+	minFeasibleNodesToFind           = 100
+	minFeasibleNodesPercentageToFind = 5
+)
+
+// FeasibleNodesToFind is how many feasible nodes kube-scheduler looks for
+// before it stops filtering, for a percentageOfNodesToScore on a cluster
+// of nodes nodes (its numFeasibleNodesToFind).
+func FeasibleNodesToFind(percentage int32, nodes int) int {
+	if nodes < minFeasibleNodesToFind {
+		return nodes
+	}
+	pct := int(percentage)
+	if pct == 0 {
+		pct = max(50-nodes/125, minFeasibleNodesPercentageToFind)
+	}
+	return max(nodes*pct/100, minFeasibleNodesToFind)
 }

@@ -22,6 +22,9 @@ type Policy struct {
 	SchedulerConfig []byte
 	// ProfileName is the schedulerName pods use.
 	ProfileName string
+	// PercentageOfNodesToScore is the scheduler's
+	// percentageOfNodesToScore (PolicySettings).
+	PercentageOfNodesToScore int32
 }
 
 // Sample is the cluster state after one arrival.
@@ -86,6 +89,8 @@ type Result struct {
 	ClusterGPUs int
 	Nodes       int
 	Policies    []PolicyResult
+	// Concurrency is how many policies replayed at once.
+	Concurrency int
 	Started     time.Time
 	Finished    time.Time
 }
@@ -100,8 +105,14 @@ type Options struct {
 	WorkDir string
 	// Workload is what is replayed, identically for every policy.
 	Workload *trace.Workload
-	// Policies run one after the other, each on a fresh control plane.
+	// Policies each run on a fresh control plane, Concurrency at a time
+	// in the order given.
 	Policies []Policy
+	// Concurrency is how many policies replay at once (each still one
+	// event at a time, so placements do not change); zero means one.
+	// More than one shortens a run on a machine with cores to spare, at
+	// the price of timings taken on a busier machine.
+	Concurrency int
 	// Progress, when set, is called after every event of every policy.
 	Progress func(policy string, done, total int)
 	// Target is the target workload of the fragmentation measure; nil

@@ -54,7 +54,7 @@ func Markdown(w io.Writer, in Input, plots []string) {
 	writePower(w, sums, plots)
 	writeFragmentation(w, sums, plots)
 	writePlacement(w, sums)
-	writeSpeed(w, sums, plots)
+	writeSpeed(w, res, sums, plots)
 	writePublished(w)
 	fmt.Fprintln(w, "\n## Reading")
 	fmt.Fprintln(w, "\nGenerated from the numbers above.")
@@ -149,10 +149,11 @@ func writePlacement(w io.Writer, sums []summary) {
 	}
 }
 
-func writeSpeed(w io.Writer, sums []summary, plots []string) {
+func writeSpeed(w io.Writer, res *replay.Result, sums []summary, plots []string) {
 	fmt.Fprintln(w, "\n## Speed")
 	fmt.Fprintln(w, "\nPods per second: arrivals over the replay's wall time. Latency: from a pod's creation to its binding or its unschedulable verdict. "+
-		"Every policy runs on the same machine in the same run, one after the other; on a shared machine timings are noisy, so compare ratios within one report rather than across reports.")
+		"Every policy runs on the same machine in the same run, "+concurrencyText(res.Concurrency)+
+		"; on a shared machine timings are noisy, so compare ratios within one report rather than across reports.")
 	def := find(sums, policyDefault)
 	fmt.Fprintln(w, "\n| policy | pods/s | vs default | latency p50 | p90 | p99 | wall | control-plane start + setup (not in wall) |")
 	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|")
@@ -347,4 +348,13 @@ func latency(d time.Duration) string {
 		return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64) + " ms"
 	}
 	return strconv.FormatFloat(d.Seconds(), 'f', 1, 64) + " s"
+}
+
+// concurrencyText says how the policies shared the machine.
+func concurrencyText(concurrency int) string {
+	if concurrency <= 1 {
+		return "one after the other"
+	}
+	return fmt.Sprintf("%d policies at a time (each on its own control plane, in the order listed), so each policy's timings include "+
+		"the load of the others running beside it", concurrency)
 }

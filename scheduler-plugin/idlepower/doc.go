@@ -20,6 +20,12 @@
 // then full) is idleCharged=false, activeFloorPercent=100,
 // utilizationPercent=100; docs/scheduler.md explains the defaults.
 //
-// Scores are normalised over the nodes: the least added power scores 100,
-// the most 0. Devices without power attributes add nothing.
+// Nodes are ranked by the wake cost: each touched device's added power as
+// a share of its own maximum, so that waking any GPU costs about the same
+// and adding work to an active one little, whatever the model (ranking
+// by watts sends every whole-GPU pod to the lowest-power model and
+// strands those GPUs; a job's energy also depends on how long the slower
+// GPU takes). Scores are in proportion to the costliest node's cost:
+// 100 * (1 - cost/costliest). Devices without power attributes add
+// nothing. The metrics report the added watts.
 package idlepower

@@ -44,17 +44,20 @@ func New(args *Args, base scoring.Base) *Plugin {
 // Name returns the plugin's name.
 func (pl *Plugin) Name() string { return Name }
 
-// Score returns minus the added power in watts (differences below a watt
-// do not sway the choice); NormalizeScore maps it onto 0-100.
+// Score returns minus the wake cost (each touched device's added power
+// as thousandths of its maximum); NormalizeScore maps it onto 0-100.
 func (pl *Plugin) Score(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, nodeInfo fwk.NodeInfo) (int64, *fwk.Status) {
-	return scoring.ScorePlacement(ctx, cs, pod, nodeInfo, "power", pl.model.marginal), nil
+	return scoring.ScorePlacement(ctx, cs, pod, nodeInfo, "power", pl.model.wakeCost), nil
 }
 
 // ScoreExtensions returns the plugin: its scores need normalising.
 func (pl *Plugin) ScoreExtensions() fwk.ScoreExtensions { return pl }
 
-// NormalizeScore maps the least added power to 100 and the most to 0.
+// NormalizeScore scores each node by how much less it costs than the
+// costliest: near-equal costs get near-equal scores, so that the small
+// differences between waking one GPU or another do not outweigh the
+// other plugins, while not waking one at all clearly does.
 func (pl *Plugin) NormalizeScore(_ context.Context, _ fwk.CycleState, _ *v1.Pod, scores fwk.NodeScoreList) *fwk.Status {
-	scoring.Normalize(scores)
+	scoring.NormalizeCosts(scores)
 	return nil
 }

@@ -50,6 +50,8 @@ type benchTraceOptions struct {
 	mode         string
 	targetDemand float64
 	policies     []string
+	nodesToScore int32
+	concurrency  int
 	quick        bool
 	nodes        int
 	onMalformed  string
@@ -90,6 +92,10 @@ func (o *benchTraceOptions) addFlags(cmd *cobra.Command) {
 	f.StringVar(&o.mode, "mode", string(trace.DemandMode), "how pods arrive: demand (seeded order until --target-demand) or departures (the trace's own creation and deletion times)")
 	f.Float64Var(&o.targetDemand, "target-demand", trace.DefaultTargetDemand, "demand mode: stop once the arrived GPU demand reaches this share of the cluster's GPUs")
 	f.StringSliceVar(&o.policies, "policies", nil, "policies to compare, comma-separated (default: all of "+strings.Join(replay.PolicyNames(), ",")+")")
+	f.Int32Var(&o.nodesToScore, "percentage-of-nodes-to-score", replay.ScoreAllNodes,
+		"the scheduler's percentageOfNodesToScore for every policy: 100 filters and scores every node for every pod, as the papers' simulators do; 0 is kube-scheduler's adaptive default, as deployed (faster on large clusters)")
+	f.IntVar(&o.concurrency, "concurrency", 1,
+		"replay this many policies at once, each on its own control plane (placements do not change; timings then include the others' load)")
 	f.BoolVar(&o.quick, "quick", false, fmt.Sprintf("scaled-down run: %d nodes sampled by GPU model, a few minutes", quickNodes))
 	f.IntVar(&o.nodes, "nodes", 0, fmt.Sprintf("sample this many nodes, stratified by GPU model (0: every node of the node list; --quick: %d)", quickNodes))
 	f.StringVar(&o.onMalformed, "on-malformed", "skip", "malformed trace rows: skip (warn and list them in the report) or reject (fail)")
@@ -119,6 +125,8 @@ func (o *benchTraceOptions) run(cmd *cobra.Command) (*replay.Result, error) {
 	switch {
 	case o.nodes < 0:
 		return nil, fmt.Errorf("--nodes must not be negative, got %d", o.nodes)
+	case o.concurrency < 1:
+		return nil, fmt.Errorf("--concurrency must be at least 1, got %d", o.concurrency)
 	case o.nodes > 0:
 		wopts.SampleNodes = o.nodes
 	case o.quick:
@@ -128,7 +136,9 @@ func (o *benchTraceOptions) run(cmd *cobra.Command) (*replay.Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build workload: %w", err)
 	}
-	policies, err := replay.Policies(replay.TargetWorkload(workload), o.policies...)
+	policies, err := replay.Policies(replay.PolicySettings{
+		Target: replay.TargetWorkload(workload), PercentageOfNodesToScore: o.nodesToScore,
+	}, o.policies...)
 	if err != nil {
 		return nil, err
 	}
@@ -152,11 +162,12 @@ func (o *benchTraceOptions) run(cmd *cobra.Command) (*replay.Result, error) {
 	bar := progress.New(stderr)
 	started := time.Now()
 	res, err := replay.Run(ctx, replay.Options{
-		BinDir:   binDir,
-		WorkDir:  o.workDir,
-		Workload: workload,
-		Policies: policies,
-		Progress: bar.Update,
+		BinDir:      binDir,
+		WorkDir:     o.workDir,
+		Workload:    workload,
+		Policies:    policies,
+		Concurrency: o.concurrency,
+		Progress:    bar.Update,
 	})
 	bar.Finish()
 	if err != nil {

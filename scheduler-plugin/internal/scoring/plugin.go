@@ -49,3 +49,27 @@ func Normalize(scores fwk.NodeScoreList) {
 		scores[i].Score = fwk.MinScore + int64(math.Round(float64(scores[i].Score-lo)/float64(hi-lo)*float64(fwk.MaxScore-fwk.MinScore)))
 	}
 }
+
+// NormalizeCosts maps raw scores that are minus non-negative costs onto
+// [MinScore, MaxScore] in proportion to the costliest node's cost: a node
+// costing c scores MaxScore * (1 - c / costliest), so a free placement
+// gets the maximum and nodes of nearly equal cost nearly equal scores
+// (unlike Normalize, which stretches any difference to the full range).
+// Negative costs count as 0; when nothing costs anything, all get the
+// minimum, so the plugin does not sway the choice.
+func NormalizeCosts(scores fwk.NodeScoreList) {
+	var costliest int64
+	for _, s := range scores {
+		if s.Score != Unknown {
+			costliest = max(costliest, -s.Score)
+		}
+	}
+	for i := range scores {
+		if scores[i].Score == Unknown || costliest <= 0 {
+			scores[i].Score = fwk.MinScore
+			continue
+		}
+		cost := max(-scores[i].Score, 0)
+		scores[i].Score = fwk.MinScore + int64(math.Round(float64(costliest-cost)/float64(costliest)*float64(fwk.MaxScore-fwk.MinScore)))
+	}
+}
