@@ -34,6 +34,16 @@ type nodeState struct {
 	packageIdleW, packageMaxWatts float64
 	gpus                          []gpuState
 	gpuByDevice                   map[string]int
+	// frag caches the node's fragmentation (milli-GPU) against the
+	// target it was computed for; apply clears it. One event changes
+	// one node, so a sample after each event recomputes one node rather
+	// than the cluster.
+	frag *cachedFragmentation
+}
+
+type cachedFragmentation struct {
+	target []fragmentation.TypicalRequest
+	milli  float64
 }
 
 // newNodeState models a node from its trace row, its machine and the GPU
@@ -124,6 +134,7 @@ func gpuPlacement(ns *nodeState, alloc *resourceapi.AllocationResult) (map[int]i
 
 // apply adds (sign 1) or removes (sign -1) a placement's use of its node.
 func (ns *nodeState) apply(p *placement, sign int64) {
+	ns.frag = nil
 	ns.requestedCPUMilli += sign * p.cpu
 	for gi, milli := range p.gpus {
 		ns.gpus[gi].usedMilli += sign * milli
@@ -159,20 +170,40 @@ func allocatedGPUs(nodes []*nodeState) float64 {
 func fragmentedGPUs(nodes []*nodeState, target []fragmentation.TypicalRequest) (float64, error) {
 	var milli float64
 	for _, n := range nodes {
-		if len(n.gpus) == 0 {
-			continue
-		}
-		gs := make([]fragmentation.GPUState, len(n.gpus))
-		for i, g := range n.gpus {
-			gs[i] = fragmentation.GPUState{Whole: true, Shares: true, UsedMilli: min(max(g.usedMilli, 0), wholeMilli)}
-		}
-		f, err := fragmentation.Fragmentation(gs, target)
+		f, err := n.fragmentation(target)
 		if err != nil {
-			return 0, fmt.Errorf("node %s: %w", n.name, err)
+			return 0, err
 		}
 		milli += f
 	}
 	return milli / wholeMilli, nil
+}
+
+// fragmentation is the node's fragmentation against target in
+// milli-GPU, from the cache while nothing changed on the node.
+func (ns *nodeState) fragmentation(target []fragmentation.TypicalRequest) (float64, error) {
+	if len(ns.gpus) == 0 {
+		return 0, nil
+	}
+	if c := ns.frag; c != nil && sameTarget(c.target, target) {
+		return c.milli, nil
+	}
+	gs := make([]fragmentation.GPUState, len(ns.gpus))
+	for i, g := range ns.gpus {
+		gs[i] = fragmentation.GPUState{Whole: true, Shares: true, UsedMilli: min(max(g.usedMilli, 0), wholeMilli)}
+	}
+	f, err := fragmentation.Fragmentation(gs, target)
+	if err != nil {
+		return 0, fmt.Errorf("node %s: %w", ns.name, err)
+	}
+	ns.frag = &cachedFragmentation{target: target, milli: f}
+	return f, nil
+}
+
+// sameTarget says whether two targets are the same slice (a run's target
+// never changes; a different one recomputes).
+func sameTarget(a, b []fragmentation.TypicalRequest) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // powerWatts is the modelled power of the nodes: each GPU draws its idle

@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -174,5 +175,54 @@ func TestLatencyPercentile(t *testing.T) {
 	}
 	if LatencyPercentile(nil, 50) != 0 {
 		t.Error("percentile of nothing")
+	}
+}
+
+// The cached fragmentation follows the node's allocations and the target.
+func TestFragmentationCache(t *testing.T) {
+	whole := []fragmentation.TypicalRequest{{GPUs: 1, Weight: 1}}
+	halves := []fragmentation.TypicalRequest{{GPUMilli: 500, Weight: 1}}
+	n := twoGPUNode("a", 0, 0, 0)
+	check := func(target []fragmentation.TypicalRequest, want float64) {
+		t.Helper()
+		got, err := fragmentedGPUs([]*nodeState{n}, target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(got-want) > 1e-9 {
+			t.Errorf("fragmented %.3f GPUs, want %.3f", got, want)
+		}
+	}
+	check(whole, 0)
+	p := &placement{gpus: map[int]int64{0: 700}}
+	n.apply(p, 1)
+	check(whole, 0.3) // 300 milli left on GPU 0: no whole GPU fits there
+	check(halves, 0.3)
+	check(whole, 0.3)
+	n.apply(p, -1)
+	check(whole, 0)
+	check(halves, 0)
+}
+
+// BenchmarkSampleFragmentation is the per-event fragmentation of a
+// 1,200-node cluster of 8-GPU nodes where one node changes per event.
+func BenchmarkSampleFragmentation(b *testing.B) {
+	target := []fragmentation.TypicalRequest{{GPUs: 1, Weight: 5}, {GPUs: 2, Weight: 1}, {GPUs: 8, Weight: 1},
+		{GPUMilli: 250, Weight: 3}, {GPUMilli: 500, Weight: 2}, {GPUMilli: 100, Weight: 1}}
+	var nodes []*nodeState
+	for i := range 1200 {
+		n := &nodeState{name: fmt.Sprint(i), gpuByDevice: map[string]int{}}
+		for g := range 8 {
+			n.gpus = append(n.gpus, gpuState{device: fmt.Sprint(g), usedMilli: int64((i * g * 37) % 1000)})
+		}
+		nodes = append(nodes, n)
+	}
+	p := &placement{gpus: map[int]int64{0: 100}}
+	b.ResetTimer()
+	for i := range b.N {
+		nodes[i%len(nodes)].apply(p, 1)
+		if _, err := fragmentedGPUs(nodes, target); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -125,8 +125,6 @@ func (o *benchTraceOptions) run(cmd *cobra.Command) (*replay.Result, error) {
 	switch {
 	case o.nodes < 0:
 		return nil, fmt.Errorf("--nodes must not be negative, got %d", o.nodes)
-	case o.concurrency < 1:
-		return nil, fmt.Errorf("--concurrency must be at least 1, got %d", o.concurrency)
 	case o.nodes > 0:
 		wopts.SampleNodes = o.nodes
 	case o.quick:
@@ -230,6 +228,12 @@ func (o *benchTraceOptions) parseChoices() (trace.Mode, trace.MalformedRows, err
 	}
 	if o.targetDemand <= 0 {
 		return "", 0, fmt.Errorf("--target-demand %v: want a positive share of the cluster's GPUs (1.3 = 130%%)", o.targetDemand)
+	}
+	if o.nodesToScore < 0 || o.nodesToScore > 100 {
+		return "", 0, fmt.Errorf("--percentage-of-nodes-to-score %d: want 0 (the scheduler's adaptive default) to 100", o.nodesToScore)
+	}
+	if o.concurrency < 1 {
+		return "", 0, fmt.Errorf("--concurrency %d: want at least 1", o.concurrency)
 	}
 	return mode, malformed, nil
 }

@@ -31,13 +31,15 @@ func benchTraceCommand(t *testing.T, args ...string) (*benchTraceOptions, *cobra
 func TestBenchTraceDefaults(t *testing.T) {
 	_, cmd, _, _ := benchTraceCommand(t)
 	for flag, want := range map[string]string{
-		"trace-dir":     "../shared/traces/alibaba-gpu-v2023",
-		"node-list":     "openb_node_list_gpu_node.csv",
-		"pod-list":      "openb_pod_list_default.csv",
-		"mode":          "demand",
-		"target-demand": "1.3",
-		"on-malformed":  "skip",
-		"policies":      "[]",
+		"trace-dir":                    "../shared/traces/alibaba-gpu-v2023",
+		"node-list":                    "openb_node_list_gpu_node.csv",
+		"pod-list":                     "openb_pod_list_default.csv",
+		"mode":                         "demand",
+		"target-demand":                "1.3",
+		"on-malformed":                 "skip",
+		"policies":                     "[]",
+		"concurrency":                  "1",
+		"percentage-of-nodes-to-score": "100",
 	} {
 		if got := cmd.Flags().Lookup(flag).DefValue; got != want {
 			t.Errorf("--%s defaults to %q, want %q", flag, got, want)
@@ -56,6 +58,10 @@ func TestBenchTraceChoices(t *testing.T) {
 		{name: "unknown mode", args: []string{"--mode", "fast"}, wantErr: `--mode "fast"`},
 		{name: "unknown malformed handling", args: []string{"--on-malformed", "ignore"}, wantErr: `--on-malformed "ignore"`},
 		{name: "no demand", args: []string{"--target-demand", "0"}, wantErr: "--target-demand 0"},
+		{name: "adaptive nodes to score, two at a time", args: []string{"--percentage-of-nodes-to-score", "0", "--concurrency", "2"}},
+		{name: "over 100% of nodes", args: []string{"--percentage-of-nodes-to-score", "101"}, wantErr: "--percentage-of-nodes-to-score 101"},
+		{name: "negative share of nodes", args: []string{"--percentage-of-nodes-to-score", "-1"}, wantErr: "--percentage-of-nodes-to-score -1"},
+		{name: "no policy at a time", args: []string{"--concurrency", "0"}, wantErr: "--concurrency 0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o, _, _, _ := benchTraceCommand(t, tc.args...)
