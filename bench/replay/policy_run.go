@@ -30,7 +30,10 @@ type replayer struct {
 	nodeByName map[string]*nodeState
 	ledger     *ledger
 	placed     map[string]*placement
-	res        *PolicyResult
+	// numaGPUs is the most GPUs one NUMA node of the cluster holds: a
+	// pod with more cannot be aligned anywhere.
+	numaGPUs int
+	res      *PolicyResult
 }
 
 // runPolicy replays the workload under one policy on a fresh control
@@ -63,6 +66,7 @@ func runPolicy(ctx context.Context, opts Options, p Policy, workDir string, node
 		ns := newNodeState(n, nodeSlices[i])
 		r.nodes = append(r.nodes, ns)
 		r.nodeByName[ns.name] = ns
+		r.numaGPUs = max(r.numaGPUs, ns.gpusPerNUMA())
 		for j := range nodeSlices[i] {
 			pools.add(&nodeSlices[i][j])
 		}
@@ -155,7 +159,10 @@ func (r *replayer) arrive(ctx context.Context, ev trace.Event) error {
 	r.placed[ev.ID] = p
 	r.res.Scheduled++
 	r.res.Placements[ev.ID] = p.String()
-	if len(p.gpus) > 1 {
+	switch n := len(p.gpus); {
+	case n > r.numaGPUs:
+		r.res.UnalignablePods++
+	case n > 1:
 		r.res.MultiDevicePods++
 		if r.nodeByName[node].aligned(p) {
 			r.res.AlignedPods++

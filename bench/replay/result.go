@@ -55,9 +55,13 @@ type PolicyResult struct {
 	// FailedByReason counts failures by cause (quota, capacity, ...).
 	FailedByReason map[string]int
 	// MultiDevicePods and AlignedPods count placed pods with more than
-	// one device, and those whose devices share one NUMA node.
+	// one GPU that one NUMA node of the cluster could hold, and those
+	// whose GPUs share one NUMA node.
 	MultiDevicePods int
 	AlignedPods     int
+	// UnalignablePods counts placed pods with more GPUs than any NUMA
+	// node of the cluster holds (not in MultiDevicePods).
+	UnalignablePods int
 	// QuotaOvershoot is the largest amount, over all tenants, resources
 	// and moments, by which allocated usage exceeded a quota (must be 0).
 	QuotaOvershoot float64

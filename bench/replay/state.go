@@ -141,6 +141,20 @@ func (ns *nodeState) apply(p *placement, sign int64) {
 	}
 }
 
+// gpusPerNUMA is the most GPUs one of the node's NUMA nodes holds (GPUs
+// without a NUMA node count for none).
+func (ns *nodeState) gpusPerNUMA() int {
+	count := map[int]int{}
+	most := 0
+	for _, g := range ns.gpus {
+		if g.numa != noNUMA {
+			count[g.numa]++
+			most = max(most, count[g.numa])
+		}
+	}
+	return most
+}
+
 // aligned says whether a placement's GPUs all sit on one NUMA node.
 func (ns *nodeState) aligned(p *placement) bool {
 	numa := noNUMA

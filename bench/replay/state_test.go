@@ -226,3 +226,28 @@ func BenchmarkSampleFragmentation(b *testing.B) {
 		}
 	}
 }
+
+func TestGPUsPerNUMA(t *testing.T) {
+	gpus := func(numas ...int) *nodeState {
+		n := &nodeState{}
+		for _, numa := range numas {
+			n.gpus = append(n.gpus, gpuState{numa: numa})
+		}
+		return n
+	}
+	for _, tc := range []struct {
+		name string
+		node *nodeState
+		want int
+	}{
+		{name: "no GPUs", node: gpus(), want: 0},
+		{name: "one NUMA node", node: gpus(0, 0, 0), want: 3},
+		{name: "split 4+4", node: gpus(0, 0, 0, 0, 1, 1, 1, 1), want: 4},
+		{name: "uneven", node: gpus(0, 1, 1), want: 2},
+		{name: "no NUMA node published", node: gpus(noNUMA, noNUMA), want: 0},
+	} {
+		if got := tc.node.gpusPerNUMA(); got != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}

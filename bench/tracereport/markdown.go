@@ -131,15 +131,19 @@ func writeFragmentation(w io.Writer, sums []summary, plots []string) {
 
 func writePlacement(w io.Writer, sums []summary) {
 	fmt.Fprintln(w, "\n## Placement")
-	fmt.Fprintln(w, "\nNUMA-aligned: placed pods with more than one device whose devices all sit on one NUMA node. "+
+	fmt.Fprintln(w, "\nNUMA-aligned: of the placed pods with more than one GPU, those whose GPUs all sit on one NUMA node; pods with more GPUs "+
+		"than any NUMA node of the cluster holds cannot be aligned and are left out (in brackets: how many). "+
 		"Quota overshoot: the largest amount by which a tenant's allocated usage exceeded a quota, over all tenants, resources and moments; it must be 0.")
-	fmt.Fprintln(w, "\n| policy | scheduled | failed | failed by reason | multi-device pods NUMA-aligned | quota overshoot |")
+	fmt.Fprintln(w, "\n| policy | scheduled | failed | failed by reason | multi-GPU pods NUMA-aligned | quota overshoot |")
 	fmt.Fprintln(w, "|---|---:|---:|---|---:|---:|")
 	for _, s := range sums {
 		r := s.Result
 		aligned := dash
 		if r.MultiDevicePods > 0 {
 			aligned = fmt.Sprintf("%s (%d of %d)", percent(s.Aligned), r.AlignedPods, r.MultiDevicePods)
+		}
+		if r.UnalignablePods > 0 {
+			aligned += fmt.Sprintf(" [%d larger than a NUMA node]", r.UnalignablePods)
 		}
 		overshoot := number(r.QuotaOvershoot, 3)
 		if r.QuotaOvershoot > 0 {

@@ -208,9 +208,9 @@ func readAlignment(sums []summary) []string {
 		parts = append(parts, fmt.Sprintf("%s %s", s.Name, percent(s.Aligned)))
 	}
 	if len(parts) == 0 {
-		return []string{"No policy placed a pod with more than one device, so NUMA alignment is not measured."}
+		return []string{"No policy placed a pod with more than one GPU that one NUMA node could hold, so NUMA alignment is not measured."}
 	}
-	return []string{"Multi-device pods placed on one NUMA node: " + strings.Join(parts, ", ") + "."}
+	return []string{"Multi-GPU pods placed on one NUMA node (of those one NUMA node could hold): " + strings.Join(parts, ", ") + "."}
 }
 
 func readQuota(sums []summary) string {

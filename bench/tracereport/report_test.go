@@ -45,7 +45,7 @@ func sampleResult() *replay.Result {
 	def.FailedByReason = map[string]int{"capacity": 5, "quota": 2}
 	def.MultiDevicePods, def.AlignedPods = 10, 6
 	hadron := ramp("hadron", 1.3, 0.95, 10000, 180)
-	hadron.MultiDevicePods, hadron.AlignedPods = 10, 10
+	hadron.MultiDevicePods, hadron.AlignedPods, hadron.UnalignablePods = 10, 10, 3
 	hadron.PodsPerSecond = 6.5
 	hadron.ControlPlaneStartup, hadron.Setup = 21*time.Second, 3*time.Second
 	fgd := ramp("fgd", 1.3, 0.94, 10000, 200)
@@ -96,7 +96,7 @@ func TestMarkdown(t *testing.T) {
 		"| hadron | 28.0 kW (-6.7%) |",
 		// Placement.
 		"| default | 130 | 7 | capacity 5, quota 2 | 60.0% (6 of 10) | 0.000 |",
-		"| hadron | 130 | 0 | — | 100.0% (10 of 10) | 0.000 |",
+		"| hadron | 130 | 0 | — | 100.0% (10 of 10) [3 larger than a NUMA node] | 0.000 |",
 		// Speed relative to default.
 		"| hadron | 6.5 | 0.50× | 65.0 ms | 117.0 ms | 129.0 ms | 10s | 21s + 3s |",
 		// Published figures, quoted.
@@ -109,7 +109,8 @@ func TestMarkdown(t *testing.T) {
 		"At 100% arrived demand, hadron's modelled power is 7.1% less than fgd's (44.2 kW against 47.6 kW).",
 		"At 100% arrived demand, hadron's modelled power is 3.9% less than default's (44.2 kW against 46.0 kW).",
 		"so no conclusion is drawn",
-		"Multi-device pods placed on one NUMA node: default 60.0%, hadron 100.0%.",
+		"Multi-GPU pods placed on one NUMA node (of those one NUMA node could hold): default 60.0%, hadron 100.0%.",
+		"100.0% (10 of 10) [3 larger than a NUMA node]",
 		"overshoot 0 everywhere",
 		"hadron replays at 0.50× the default profile's pods/s",
 		// Malformed rows.
