@@ -35,7 +35,9 @@ func TestReplayTinyWorkload(t *testing.T) {
 	// Two at a time: default and hadron replay side by side, then hadron
 	// again beside nothing; placements must not depend on it.
 	var progressDone, progressTotal int
+	checkpoints := t.TempDir()
 	res, err := Run(ctx, Options{BinDir: binDir, Workload: w, Policies: policies, WorkDir: t.TempDir(), Concurrency: 2,
+		CheckpointDir: checkpoints, CodeVersion: "test",
 		Progress: func(_ string, done, total int) {
 			progressDone, progressTotal = max(progressDone, done), total
 		}})
@@ -93,6 +95,22 @@ func TestReplayTinyWorkload(t *testing.T) {
 			if first[id] != again[id] {
 				t.Errorf("pod %s: placed at %q, then at %q", id, first[id], again[id])
 			}
+		}
+	}
+
+	// Resuming reuses every completed policy's checkpoint: no control
+	// plane is started (there is no binary to start one with).
+	resumed, err := Run(ctx, Options{BinDir: t.TempDir(), Workload: w, Policies: policies, WorkDir: t.TempDir(),
+		CheckpointDir: checkpoints, CodeVersion: "test", Resume: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(resumed.Resumed, []string{"default", "hadron", "hadron"}) {
+		t.Errorf("resumed %v", resumed.Resumed)
+	}
+	for i := range res.Policies {
+		if !maps.Equal(resumed.Policies[i].Placements, res.Policies[i].Placements) || resumed.Policies[i].Wall != res.Policies[i].Wall {
+			t.Errorf("policy %d: the resumed result differs from the checkpointed one", i)
 		}
 	}
 }

@@ -61,19 +61,20 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	res := &Result{ClusterGPUs: w.ClusterGPUs, Nodes: len(w.Nodes), Notes: append([]string(nil), w.Notes...), Started: time.Now(),
 		Concurrency: opts.Concurrency}
 	res.Notes = append(res.Notes, replayNotes(w, models, opts.Policies)...)
-	results, err := runPolicies(ctx, opts, workDir, nodeSlices, models)
+	results, resumed, err := runPolicies(ctx, opts, workDir, nodeSlices, models)
 	if err != nil {
 		return nil, err
 	}
-	res.Policies = results
+	res.Policies, res.Resumed = results, resumed
 	res.Finished = time.Now()
 	return res, nil
 }
 
 // runPolicies replays every policy, opts.Concurrency at a time, started
 // in order; the results keep the policies' order. The first failure
-// cancels the others.
-func runPolicies(ctx context.Context, opts Options, workDir string, nodeSlices [][]resourceapi.ResourceSlice, models modelSelector) ([]PolicyResult, error) {
+// cancels the others. Policies resumed from checkpoints are named in
+// resumed.
+func runPolicies(ctx context.Context, opts Options, workDir string, nodeSlices [][]resourceapi.ResourceSlice, models modelSelector) (_ []PolicyResult, resumed []string, _ error) {
 	logger := klog.FromContext(ctx)
 	w := opts.Workload
 	var combined *combinedProgress
@@ -87,6 +88,25 @@ func runPolicies(ctx context.Context, opts Options, workDir string, nodeSlices [
 	slots := make(chan struct{}, opts.Concurrency)
 	var wg sync.WaitGroup
 	for i, p := range opts.Policies {
+		key, file, err := checkpointOf(opts, i, p)
+		if err != nil {
+			return nil, nil, err
+		}
+		if opts.Resume && file != "" {
+			saved, err := loadCheckpoint(file, key)
+			if err != nil {
+				return nil, nil, err
+			}
+			if saved != nil {
+				logger.Info("Reusing the result of an earlier run", "policy", p.Name, "checkpoint", file)
+				results[i] = *saved
+				resumed = append(resumed, p.Name)
+				if combined != nil {
+					combined.update(i, len(w.Events))
+				}
+				continue
+			}
+		}
 		select {
 		case slots <- struct{}{}:
 		case <-ctx.Done():
@@ -102,6 +122,9 @@ func runPolicies(ctx context.Context, opts Options, workDir string, nodeSlices [
 			defer func() { <-slots }()
 			logger.Info("Replaying", "policy", p.Name, "nodes", len(w.Nodes), "events", len(w.Events))
 			pr, err := runPolicy(ctx, popts, p, filepath.Join(workDir, fmt.Sprintf("policy-%d-%s", i, p.Name)), nodeSlices, models)
+			if err == nil && file != "" {
+				err = saveCheckpoint(file, key, pr)
+			}
 			if err != nil {
 				errs[i] = fmt.Errorf("policy %s: %w", p.Name, err)
 				cancel()
@@ -116,16 +139,29 @@ func runPolicies(ctx context.Context, opts Options, workDir string, nodeSlices [
 	// A policy's own failure explains the others' cancellation.
 	for _, err := range errs {
 		if err != nil && !errors.Is(err, context.Canceled) {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return results, nil
+	return results, resumed, nil
+}
+
+// checkpointOf is policy i's checkpoint key and file; no file without
+// Options.CheckpointDir.
+func checkpointOf(opts Options, i int, p Policy) (key, file string, err error) {
+	if opts.CheckpointDir == "" {
+		return "", "", nil
+	}
+	key, err = checkpointKey(opts.Workload, p, opts.CodeVersion)
+	if err != nil {
+		return "", "", err
+	}
+	return key, checkpointFile(opts.CheckpointDir, i, p), nil
 }
 
 // combinedProgress reports policies replaying at once as one task: the

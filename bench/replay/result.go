@@ -95,8 +95,11 @@ type Result struct {
 	Policies    []PolicyResult
 	// Concurrency is how many policies replayed at once.
 	Concurrency int
-	Started     time.Time
-	Finished    time.Time
+	// Resumed names the policies whose results were reused from an
+	// earlier, interrupted run's checkpoints.
+	Resumed  []string
+	Started  time.Time
+	Finished time.Time
 }
 
 // Options configures Run.
@@ -112,6 +115,16 @@ type Options struct {
 	// Policies each run on a fresh control plane, Concurrency at a time
 	// in the order given.
 	Policies []Policy
+	// CheckpointDir, when set, receives each policy's result as soon as
+	// it completes (policy-<i>-<name>.json), so that an interrupted run
+	// loses only the policies still running.
+	CheckpointDir string
+	// Resume reuses the checkpoints in CheckpointDir of policies that
+	// completed under the same workload, scheduler configuration and
+	// CodeVersion, instead of replaying them again.
+	Resume bool
+	// CodeVersion names the code under test (a commit) in checkpoints.
+	CodeVersion string
 	// Concurrency is how many policies replay at once (each still one
 	// event at a time, so placements do not change); zero means one.
 	// More than one shortens a run on a machine with cores to spare, at

@@ -43,6 +43,10 @@ func Markdown(w io.Writer, in Input, plots []string) {
 			res.Finished.Sub(res.Started).Round(time.Second))
 	}
 	fmt.Fprintf(w, "Policies: %s\n", codeList(policyNames(sums)))
+	if len(res.Resumed) > 0 {
+		fmt.Fprintf(w, "\nResumed: the results of %s were measured by an earlier, interrupted run of the same workload, "+
+			"configuration and commit, and reused; their timings come from that run.\n", codeList(res.Resumed))
+	}
 	writePolicies(w, in.Policies)
 
 	if over := overshooting(sums); len(over) > 0 {

@@ -126,6 +126,24 @@ func TestMarkdown(t *testing.T) {
 	}
 }
 
+func TestMarkdownResumedAndConcurrency(t *testing.T) {
+	res := sampleResult()
+	if md := markdown(t, Input{Result: res}); strings.Contains(md, "Resumed:") || !strings.Contains(md, "one after the other") {
+		t.Errorf("a plain run reads as resumed or concurrent:\n%s", md)
+	}
+	res.Resumed = []string{"default", "hadron"}
+	res.Concurrency = 2
+	md := markdown(t, Input{Result: res})
+	for _, want := range []string{
+		"Resumed: the results of `default`, `hadron` were measured by an earlier, interrupted run",
+		"2 policies at a time",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+}
+
 func TestMarkdownQuotaOvershoot(t *testing.T) {
 	res := sampleResult()
 	res.Policies[1].QuotaOvershoot = 2

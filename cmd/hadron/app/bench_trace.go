@@ -33,6 +33,9 @@ const (
 	traceExcerptDir = "bench/trace/testdata"
 	// defaultTraceOut is where a full run's report goes.
 	defaultTraceOut = "bench/results/trace"
+	// checkpointSubdir, in the results directory, holds each completed
+	// policy's result until the report is written.
+	checkpointSubdir = "policies"
 )
 
 // traceExcerptFiles name the excerpt's files in reports.
@@ -52,6 +55,7 @@ type benchTraceOptions struct {
 	policies     []string
 	nodesToScore int32
 	concurrency  int
+	resume       bool
 	quick        bool
 	nodes        int
 	onMalformed  string
@@ -96,6 +100,8 @@ func (o *benchTraceOptions) addFlags(cmd *cobra.Command) {
 		"the scheduler's percentageOfNodesToScore for every policy: 100 filters and scores every node for every pod, as the papers' simulators do; 0 is kube-scheduler's adaptive default, as deployed (faster on large clusters)")
 	f.IntVar(&o.concurrency, "concurrency", 1,
 		"replay this many policies at once, each on its own control plane (placements do not change; timings then include the others' load)")
+	f.BoolVar(&o.resume, "resume", false,
+		"reuse the results of policies that completed in an earlier, interrupted run into the same --out (saved in its "+checkpointSubdir+" directory as each policy completes) with the same trace, flags and commit")
 	f.BoolVar(&o.quick, "quick", false, fmt.Sprintf("scaled-down run: %d nodes sampled by GPU model, a few minutes", quickNodes))
 	f.IntVar(&o.nodes, "nodes", 0, fmt.Sprintf("sample this many nodes, stratified by GPU model (0: every node of the node list; --quick: %d)", quickNodes))
 	f.StringVar(&o.onMalformed, "on-malformed", "skip", "malformed trace rows: skip (warn and list them in the report) or reject (fail)")
@@ -155,17 +161,23 @@ func (o *benchTraceOptions) run(cmd *cobra.Command) (*replay.Result, error) {
 	// replay may outlast commits made meanwhile.
 	commit := gitCommit()
 	if gitDirty() {
+		if o.resume {
+			return nil, errors.New("--resume needs a clean working tree: checkpoints are reused only for the commit that made them")
+		}
 		commit += " plus uncommitted changes in the working tree"
 	}
 	bar := progress.New(stderr)
 	started := time.Now()
 	res, err := replay.Run(ctx, replay.Options{
-		BinDir:      binDir,
-		WorkDir:     o.workDir,
-		Workload:    workload,
-		Policies:    policies,
-		Concurrency: o.concurrency,
-		Progress:    bar.Update,
+		BinDir:        binDir,
+		WorkDir:       o.workDir,
+		Workload:      workload,
+		Policies:      policies,
+		Concurrency:   o.concurrency,
+		CheckpointDir: filepath.Join(out, checkpointSubdir),
+		Resume:        o.resume,
+		CodeVersion:   commit,
+		Progress:      bar.Update,
 	})
 	bar.Finish()
 	if err != nil {
@@ -182,7 +194,15 @@ func (o *benchTraceOptions) run(cmd *cobra.Command) (*replay.Result, error) {
 		res.Command, res.Commit = command, commit
 		tracereport.Markdown(w, report, plots)
 	})
-	return res, err
+	if err != nil {
+		return nil, err
+	}
+	// The report holds what the checkpoints did; only an interrupted run
+	// needs them.
+	if err := os.RemoveAll(filepath.Join(out, checkpointSubdir)); err != nil {
+		return nil, fmt.Errorf("remove checkpoints: %w", err)
+	}
+	return res, nil
 }
 
 // describe fills in what the replay does not know: how it was run, on
