@@ -115,7 +115,7 @@ bench: build
 # The trace replay on its own: every policy on the full cluster of the
 # openb GPU node list up to 100% arrived GPU demand, with the scheduler's
 # adaptive share of nodes to score and two policies at a time (about an
-# hour and a half on two cores); TRACE_ARGS come last and override
+# hour and three quarters on two cores); TRACE_ARGS come last and override
 # (--nodes samples a smaller cluster, --target-demand 1.3 goes on to
 # 130%).
 TRACE_FULL_ARGS := --target-demand 1.0 --percentage-of-nodes-to-score 0 --concurrency 2

@@ -12,6 +12,8 @@ import (
 
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
 
+	"github.com/hadron-sched/hadron/driver/gpu/realnvmltest"
+
 	"github.com/hadron-sched/hadron/pkg/attrs"
 )
 
@@ -20,14 +22,7 @@ import (
 // HADRON_REAL_NVML=1 is set (a GPU host); everywhere else it is skipped,
 // since the simulated machines cover the same code.
 func TestRealNVML(t *testing.T) {
-	if os.Getenv("HADRON_REAL_NVML") != "1" {
-		t.Skip("set HADRON_REAL_NVML=1 on a host with an NVIDIA driver")
-	}
-	lib := nvml.New()
-	if ret := lib.Init(); ret != nvml.SUCCESS {
-		t.Fatalf("NVML init: %s", nvml.ErrorString(ret))
-	}
-	defer func() { _ = lib.Shutdown() }()
+	lib := realnvmltest.Open(t)
 	host, err := Discover(lib, "/")
 	if err != nil {
 		t.Fatal(err)

@@ -1,13 +1,14 @@
 package reclaim
 
 import (
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
+
+	"github.com/hadron-sched/hadron/driver/gpu/realnvmltest"
 )
 
 // TestRealNVMLUtilization reads every GPU's utilisation through the path
@@ -15,14 +16,7 @@ import (
 // runs where HADRON_REAL_NVML=1 is set (a GPU host); the simulated NVML
 // covers the same code everywhere else.
 func TestRealNVMLUtilization(t *testing.T) {
-	if os.Getenv("HADRON_REAL_NVML") != "1" {
-		t.Skip("set HADRON_REAL_NVML=1 on a host with an NVIDIA driver")
-	}
-	lib := nvml.New()
-	if ret := lib.Init(); ret != nvml.SUCCESS {
-		t.Fatalf("NVML init: %s", nvml.ErrorString(ret))
-	}
-	defer func() { _ = lib.Shutdown() }()
+	lib := realnvmltest.Open(t)
 	count, ret := lib.DeviceGetCount()
 	if ret != nvml.SUCCESS || count == 0 {
 		t.Fatalf("NVML device count %d: %s", count, nvml.ErrorString(ret))
