@@ -102,7 +102,7 @@ func runPolicies(ctx context.Context, opts Options, workDir string, nodeSlices [
 				results[i] = *saved
 				resumed = append(resumed, p.Name)
 				if combined != nil {
-					combined.update(i, len(w.Events))
+					combined.skip(len(w.Events))
 				}
 				continue
 			}
@@ -165,7 +165,9 @@ func checkpointOf(opts Options, i int, p Policy) (key, file string, err error) {
 }
 
 // combinedProgress reports policies replaying at once as one task: the
-// events done over all policies, of all policies' events.
+// events done over all policies, of all policies' events, less those of
+// policies reused from checkpoints (so that the rate and time left are
+// the replay's own).
 type combinedProgress struct {
 	report func(string, int, int)
 	mu     sync.Mutex
@@ -177,6 +179,13 @@ func newCombinedProgress(report func(string, int, int), policies, events int) *c
 	return &combinedProgress{report: report, done: map[int]int{}, total: policies * events}
 }
 
+// skip takes a reused policy's events out of the total.
+func (c *combinedProgress) skip(events int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.total -= events
+}
+
 // update records that the policy at index has done events.
 func (c *combinedProgress) update(index, done int) {
 	c.mu.Lock()
@@ -186,7 +195,7 @@ func (c *combinedProgress) update(index, done int) {
 	for _, d := range c.done {
 		sum += d
 	}
-	c.report("all policies", sum, c.total)
+	c.report("policies to replay", sum, c.total)
 }
 
 // checkWorkload rejects workloads the replay cannot run faithfully.

@@ -18,6 +18,14 @@
 // resources, PostFilter deallocation and pod groups are the embedded
 // upstream plugin's.
 //
+// One shortcut is added in Filter: a node that the same model shows
+// cannot serve one of the pod's requests, whatever the allocator would
+// pick (too few unallocated matching devices, too little capacity left
+// on them), is rejected with the upstream message before the allocator
+// searches it. The check only ever passes doubtful nodes on, so the
+// feasible nodes and the placements are the upstream plugin's; near a
+// full cluster it spares most of a failing pod's cost.
+//
 // docs/scheduler.md explains why a view and not a fork, the allocator-order
 // contract the view relies on, and how contract_test.go guards it.
 //

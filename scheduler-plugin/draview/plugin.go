@@ -22,10 +22,13 @@ const Name = "HadronDynamicResources"
 
 // Plugin is the upstream DynamicResources plugin built on the preference
 // view. Every extension point is the upstream plugin's; PreFilter is
-// wrapped only to pass the cycle's snapshot on to the score plugins.
+// wrapped to pass the cycle's snapshot on to the score plugins, Filter to
+// reject nodes the snapshot shows cannot serve the pod before the
+// allocator searches them.
 type Plugin struct {
 	*dynamicresources.DynamicResources
 	view *view
+	fts  feature.Features
 }
 
 var (
@@ -57,7 +60,7 @@ func newPlugin(ctx context.Context, obj runtime.Object, fh fwk.Handle, shared *m
 	if err != nil {
 		return nil, err
 	}
-	pl := &Plugin{}
+	pl := &Plugin{fts: fts}
 	inner := fh
 	dra := fh.SharedDRAManager()
 	if src := shared.For(dra, fts); src != nil {

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	resourceapi "k8s.io/api/resource/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	draapi "k8s.io/dynamic-resource-allocation/api"
 	"k8s.io/dynamic-resource-allocation/structured"
 )
@@ -22,8 +23,12 @@ type nodeAllocations struct {
 	dedicated []devRef
 	// shares counts the allocations of each shared device.
 	shares map[devRef]int
-	// consumed sums each shared device's consumed capacities.
+	// consumed sums each shared device's consumed capacities, rounded up
+	// to whole base units.
 	consumed map[devRef]map[resourceapi.QualifiedName]int64
+	// inexact marks shared devices of which some consumed amount is not a
+	// whole number of base units, so that consumed overstates it.
+	inexact map[devRef]bool
 }
 
 // uniquePool names a pool by the interned strings the allocated state
@@ -117,8 +122,15 @@ func bucketAllocations(state *structured.AllocatedState, pools map[uniquePool]*n
 		r := devRef{id.Driver.String(), id.Pool.String(), id.Device.String()}
 		c := map[resourceapi.QualifiedName]int64{}
 		for name, q := range consumed {
-			if q != nil {
-				c[name] = q.Value()
+			if q == nil {
+				continue
+			}
+			c[name] = q.Value()
+			if q.Cmp(*resource.NewQuantity(c[name], resource.DecimalSI)) != 0 {
+				if a.inexact == nil {
+					a.inexact = map[devRef]bool{}
+				}
+				a.inexact[r] = true
 			}
 		}
 		a.consumed[r] = c

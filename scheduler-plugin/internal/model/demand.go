@@ -27,11 +27,15 @@ type Request struct {
 	All   bool
 	// Capacity is what the request asks of each device's capacities.
 	Capacity map[resourceapi.QualifiedName]resource.Quantity
+	// Fallback is set when the request is the first of a prioritized
+	// list with further subrequests: the allocator tries those when this
+	// one cannot be met, so failing it does not fail the pod.
+	Fallback bool
 	// selectors are the class's selectors followed by the request's.
 	selectors []cel.CompilationResult
-	// key identifies the selectors and capacity requests, for the
-	// per-node match cache.
-	key string
+	// selectorKey identifies the selectors, and key the selectors and
+	// capacity requests, for the per-node match caches.
+	selectorKey, key string
 }
 
 // Constraint is a matchAttribute constraint over some of the requests.
@@ -45,6 +49,13 @@ type Constraint struct {
 type Demand struct {
 	Requests    []Request
 	Constraints []Constraint
+	// Complete is set when every claim of the pod still needs an
+	// allocation and was read: none is allocated, in flight, missing or
+	// another pod's. Only then is a node that cannot serve the requests
+	// rejected early (see Node.Unsatisfiable): the DynamicResources
+	// plugin's Filter also judges allocated claims, and remembers those
+	// unavailable on a node for its PostFilter.
+	Complete bool
 }
 
 // Empty says whether the pod asks for nothing to allocate.
@@ -57,22 +68,29 @@ func (d *Demand) Empty() bool { return d == nil || len(d.Requests) == 0 }
 // only makes the scores less informed.
 func (s *Source) PodDemand(ctx context.Context, pod *v1.Pod) *Demand {
 	logger := klog.FromContext(ctx)
-	d := &Demand{}
+	d := &Demand{Complete: true}
 	seen := map[string]bool{}
 	for i := range pod.Spec.ResourceClaims {
 		name, mustCheckOwner, err := resourceclaim.Name(pod, &pod.Spec.ResourceClaims[i])
-		if err != nil || name == nil || seen[*name] {
+		if err != nil {
+			d.Complete = false
+			continue
+		}
+		if name == nil || seen[*name] {
 			continue
 		}
 		seen[*name] = true
 		claim, err := s.dra.ResourceClaims().Get(pod.Namespace, *name)
 		if err != nil || claim.DeletionTimestamp != nil || claim.Status.Allocation != nil {
+			d.Complete = false
 			continue
 		}
 		if mustCheckOwner && resourceclaim.IsForPod(pod, claim, s.workloadClaims) != nil {
+			d.Complete = false
 			continue
 		}
 		if s.dra.ResourceClaims().GetPendingAllocation(claim.UID) != nil {
+			d.Complete = false
 			continue
 		}
 		if err := s.addClaim(d, claim); err != nil {
@@ -90,6 +108,7 @@ func (s *Source) addClaim(d *Demand, claim *resourceapi.ResourceClaim) error {
 	for i := range claim.Spec.Devices.Requests {
 		r := &claim.Spec.Devices.Requests[i]
 		exact, name := r.Exactly, r.Name
+		fallback := exact == nil && len(r.FirstAvailable) > 1
 		if exact == nil && len(r.FirstAvailable) > 0 {
 			sub := r.FirstAvailable[0]
 			exact = &resourceapi.ExactDeviceRequest{
@@ -106,6 +125,7 @@ func (s *Source) addClaim(d *Demand, claim *resourceapi.ResourceClaim) error {
 			d.Requests = d.Requests[:first]
 			return fmt.Errorf("request %q: %w", name, err)
 		}
+		req.Fallback = fallback
 		names[r.Name] = len(d.Requests)
 		names[name] = len(d.Requests)
 		all = append(all, len(d.Requests))
@@ -154,6 +174,7 @@ func (s *Source) request(name string, exact *resourceapi.ExactDeviceRequest) (Re
 			key.WriteString(sel.CEL.Expression)
 		}
 	}
+	r.selectorKey = key.String()
 	if exact.Capacity != nil && len(exact.Capacity.Requests) > 0 {
 		r.Capacity = maps.Clone(exact.Capacity.Requests)
 		for _, n := range slices.Sorted(maps.Keys(r.Capacity)) {
@@ -170,30 +191,53 @@ func (s *Source) request(name string, exact *resourceapi.ExactDeviceRequest) (Re
 // Allocation state is not considered. The result is cached per node and
 // must not be modified.
 func (nd *Inventory) Match(ctx context.Context, r *Request) ([]int, error) {
-	nd.matchMu.Lock()
-	m, ok := nd.matches[r.key]
-	nd.matchMu.Unlock()
-	if ok {
+	if m, ok := nd.cached(nd.matches, r.key); ok {
 		return m, nil
 	}
-	m = []int{}
-	for di := range nd.Devices {
-		d := &nd.Devices[di]
-		ok, err := r.selects(ctx, d)
-		if err != nil {
-			return nil, err
+	selected, ok := nd.cached(nd.selected, r.selectorKey)
+	if !ok {
+		selected = []int{}
+		for di := range nd.Devices {
+			ok, err := r.selects(ctx, &nd.Devices[di])
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				selected = append(selected, di)
+			}
 		}
-		if ok && (d.Shared || r.fitsTotal(d)) {
-			m = append(m, di)
+		nd.cache(nd.selected, r.selectorKey, selected)
+	}
+	m := selected
+	if len(r.Capacity) > 0 {
+		m = []int{}
+		for _, di := range selected {
+			if d := &nd.Devices[di]; d.Shared || r.fitsTotal(d) {
+				m = append(m, di)
+			}
 		}
 	}
-	nd.matchMu.Lock()
-	if len(nd.matches) >= maxCachedMatches {
-		clear(nd.matches)
-	}
-	nd.matches[r.key] = m
-	nd.matchMu.Unlock()
+	nd.cache(nd.matches, r.key, m)
 	return m, nil
+}
+
+// cached reads one of the node's match caches.
+func (nd *Inventory) cached(c map[string][]int, key string) ([]int, bool) {
+	nd.matchMu.Lock()
+	defer nd.matchMu.Unlock()
+	m, ok := c[key]
+	return m, ok
+}
+
+// cache stores a match in one of the node's caches, emptying it first
+// when it is full.
+func (nd *Inventory) cache(c map[string][]int, key string, m []int) {
+	nd.matchMu.Lock()
+	defer nd.matchMu.Unlock()
+	if len(c) >= maxCachedMatches {
+		clear(c)
+	}
+	c[key] = m
 }
 
 // selects evaluates the selectors in order, stopping at the first

@@ -73,21 +73,25 @@ type Inventory struct {
 	// snapshot asks it of every node, so it is counted once here.
 	mostGPUsPerNUMA int
 
-	// matches caches, per request key, which devices pass the request's
-	// selectors: that depends on the devices only, and a workload asks
-	// the same few kinds of requests over and over.
-	matchMu sync.Mutex
-	matches map[string][]int
+	// selected caches, per selector key, which devices pass a request's
+	// selectors, and matches, per request key, which of those also offer
+	// the requested capacity: that depends on the devices only, and a
+	// workload asks the same few kinds of requests over and over (with
+	// many different amounts, hence the selector-only cache that spares
+	// the CEL evaluations).
+	matchMu  sync.Mutex
+	selected map[string][]int
+	matches  map[string][]int
 }
 
-// maxCachedMatches bounds the per-node match cache.
+// maxCachedMatches bounds each per-node match cache.
 const maxCachedMatches = 64
 
 // newInventory models the complete hadron pools of one node, given in
 // driver and pool name order with their device slices in name order (as
 // groupPools returns them), which is how the allocator walks them.
 func newInventory(node string, pools []*pool) *Inventory {
-	nd := &Inventory{Node: node, pools: pools, matches: map[string][]int{}}
+	nd := &Inventory{Node: node, pools: pools, selected: map[string][]int{}, matches: map[string][]int{}}
 	counters := map[string]map[string]int64{}
 	gpuIndex := map[string]int{}
 	numa := map[int]bool{}

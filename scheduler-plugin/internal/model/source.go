@@ -26,6 +26,11 @@ type Snapshot struct {
 	// Slices is the DRA manager's slice list with each hadron pool's
 	// devices in preference order: the view the allocator is shown.
 	Slices []*resourceapi.ResourceSlice
+	// Exhaustive is set when every listed device belongs to a modelled
+	// node-local hadron pool: no other driver's, network-attached or
+	// incomplete pool's device could serve a request, so a node's model
+	// holds every device the allocator could give a pod there.
+	Exhaustive bool
 }
 
 // Source builds snapshots from one DRA manager, reusing what did not
@@ -48,6 +53,8 @@ type Source struct {
 	// pools maps each complete hadron pool to its node's entry.
 	pools map[uniquePool]*nodeEntry
 	nodes map[string]*nodeEntry
+	// exhaustive is Snapshot.Exhaustive for the grouped list.
+	exhaustive bool
 	// seed keys the allocation fingerprints.
 	seed maphash.Seed
 }
@@ -183,7 +190,7 @@ func (s *Source) build(ctx context.Context, all []*resourceapi.ResourceSlice, st
 			e.nodes[e.size] = newNode(e.inventory, allocs[e], e.size)
 		}
 	}
-	snap := &Snapshot{Nodes: make(map[string]*Node, len(s.nodes)), Slices: make([]*resourceapi.ResourceSlice, len(all))}
+	snap := &Snapshot{Nodes: make(map[string]*Node, len(s.nodes)), Slices: make([]*resourceapi.ResourceSlice, len(all)), Exhaustive: s.exhaustive}
 	for node, e := range s.nodes {
 		snap.Nodes[node] = e.nodes[e.size]
 	}
@@ -223,6 +230,7 @@ func (s *Source) regroup(logger klog.Logger, all []*resourceapi.ResourceSlice) {
 		s.listed[sl] = sl.ResourceVersion
 	}
 	pools := groupPools(logger, all)
+	s.exhaustive = modelsEveryDevice(all, pools)
 	for node, ps := range pools {
 		ids := sliceIDs(ps)
 		if e := s.nodes[node]; e == nil || !slices.Equal(e.slices, ids) {
@@ -298,6 +306,23 @@ func groupPools(logger klog.Logger, all []*resourceapi.ResourceSlice) map[string
 		})
 	}
 	return out
+}
+
+// modelsEveryDevice says whether every listed slice with devices belongs
+// to one of the grouped pools.
+func modelsEveryDevice(all []*resourceapi.ResourceSlice, pools map[string][]*pool) bool {
+	modelled := sets.New[*resourceapi.ResourceSlice]()
+	for _, ps := range pools {
+		for _, p := range ps {
+			modelled.Insert(p.slices...)
+		}
+	}
+	for _, sl := range all {
+		if len(sl.Spec.Devices) > 0 && !modelled.Has(sl) {
+			return false
+		}
+	}
+	return true
 }
 
 // sliceIDs lists the identities of a node's pools' slices, in the pools'

@@ -15,8 +15,12 @@ type Use struct {
 	Allocated bool
 	// Shares counts allocations of a shared device.
 	Shares int
-	// Consumed sums the capacity its shares consume, by capacity name.
+	// Consumed sums the capacity its shares consume, by capacity name,
+	// rounded up to whole base units.
 	Consumed map[resourceapi.QualifiedName]int64
+	// Inexact is set when some consumed amount is not a whole number of
+	// base units: Consumed then overstates it.
+	Inexact bool
 }
 
 // GPUUse is what is allocated of one physical GPU.
@@ -78,6 +82,7 @@ func newNode(nd *Inventory, alloc *nodeAllocations, size int) *Node {
 		for r, c := range alloc.consumed {
 			if i, ok := index[r]; ok {
 				n.Use[i].Consumed = c
+				n.Use[i].Inexact = alloc.inexact[r]
 			}
 		}
 	}
