@@ -94,14 +94,14 @@ lint: $(GOLANGCI_LINT)
 	$(GO) vet ./...
 	$(GOLANGCI_LINT) run ./...
 
-# Benchmarks: Go micro-benchmarks of the driver and shared packages, the
-# foundation timings, the driver's prepare/unprepare latencies and memory,
+# Benchmarks: Go micro-benchmarks of the drivers, the scheduler plugins and
+# the shared packages, the foundation timings, the driver's prepare/unprepare latencies and memory,
 # and the trace replay comparing hadron with the default scheduler and
 # single-objective baselines on the full openb trace (bench-trace, which
 # needs the traces next to the repository, see docs/benchmarks.md). The
 # scheduler_perf comparison takes about ten minutes and has its own target,
 # bench-scheduler. Every report names the command that produced it.
-GO_BENCH_ARGS := -run '^$$' -skip '^BenchmarkSchedulingDRA$$' -bench . -benchmem ./bench/... ./driver/... ./pkg/...
+GO_BENCH_ARGS := -run '^$$' -skip '^BenchmarkSchedulingDRA$$' -bench . -benchmem ./bench/... ./driver/... ./scheduler-plugin/... ./pkg/...
 bench: build
 	@mkdir -p bench/results
 	@echo "\$$ go test $(GO_BENCH_ARGS)" > bench/results/go-bench.txt
