@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/hadron-sched/hadron/bench/replay"
+	"github.com/hadron-sched/hadron/bench/trace"
 )
 
 // referenceSetup reports whether the run replays the setup of the measured
@@ -32,14 +33,30 @@ func reading(res *replay.Result, sums []summary) []string {
 	}
 	var lines []string
 	lines = append(lines, readAllocation(sums)...)
-	lines = append(lines, readFGDPaper(res, sums)...)
-	lines = append(lines, readPower(sums)...)
-	lines = append(lines, readReference(res, sums)...)
+	published := !withDepartures(res)
+	if published {
+		lines = append(lines, readFGDPaper(res, sums)...)
+	} else {
+		lines = append(lines, departuresNote)
+	}
+	lines = append(lines, readPower(sums, published)...)
+	if published {
+		lines = append(lines, readReference(res, sums)...)
+	}
 	lines = append(lines, readAlignment(sums)...)
 	lines = append(lines, readQuota(sums))
 	lines = append(lines, readSpeed(sums)...)
 	return lines
 }
+
+// withDepartures says whether pods left at their trace times: the
+// published figures and the measured reference replay arrivals only.
+func withDepartures(res *replay.Result) bool { return res.Mode == string(trace.DeparturesMode) }
+
+// departuresNote reads a run with departures, in place of the comparisons
+// with published figures.
+const departuresNote = "Pods departed at their trace deletion times: the allocation at a demand level is what was running when the cumulative arrived demand reached it, not what the cluster could hold. " +
+	"The FGD paper, PWR+FGD and the measured reference replay arrivals without departures, so this run is not compared with them: compare the policies with each other."
 
 // readAllocation ranks the policies by GPU allocation at 100 % arrived
 // demand, or at the highest level every policy reached.
@@ -97,9 +114,9 @@ func readFGDPaper(res *replay.Result, sums []summary) []string {
 
 // readPower compares modelled power at 100 % arrived demand (or the
 // highest level both reached): hadron's and the power policy's with
-// fgd's, the baseline of PWR+FGD's published saving, and hadron's with
-// the default profile's.
-func readPower(sums []summary) []string {
+// fgd's, the baseline of PWR+FGD's published saving (quoted when
+// published applies to the run), and hadron's with the default profile's.
+func readPower(sums []summary, published bool) []string {
 	var lines []string
 	for _, c := range []struct{ name, baseline string }{
 		{policyHadron, policyFGD},
@@ -136,7 +153,7 @@ func readPower(sums []summary) []string {
 			line += fmt.Sprintf(" Per allocated GPU (as a share of the cluster): %s %s.",
 				strconv.FormatFloat(math.Abs(100*dp), 'f', 1, 64)+"%", word)
 		}
-		if c.name == policyPower {
+		if c.name == policyPower && published {
 			line += fmt.Sprintf(" PWR+FGD publishes %s–%s less than FGD.",
 				strconv.FormatFloat(100*pwrFGDSaving[0], 'f', 0, 64), percent0(pwrFGDSaving[1]))
 		}

@@ -222,6 +222,33 @@ func TestReadingPower(t *testing.T) {
 	}
 }
 
+func TestReadingDepartures(t *testing.T) {
+	res := sampleResult()
+	res.Policies = append(res.Policies, ramp("power", 1.3, 0.94, 8000, 170))
+	for _, tc := range []struct {
+		mode       string
+		want, lack []string
+	}{
+		{mode: "demand", want: []string{"the FGD paper's FGD figure", "PWR+FGD publishes", "Default profile: "}, lack: []string{departuresNote}},
+		{mode: "departures", want: []string{departuresNote}, lack: []string{"the FGD paper's FGD figure", "PWR+FGD publishes", "Default profile: "}},
+	} {
+		t.Run(tc.mode, func(t *testing.T) {
+			res.Mode = tc.mode
+			md := markdown(t, Input{Result: res})
+			for _, want := range tc.want {
+				if !strings.Contains(md, want) {
+					t.Errorf("report lacks %q", want)
+				}
+			}
+			for _, lack := range tc.lack {
+				if strings.Contains(md, lack) {
+					t.Errorf("report has %q", lack)
+				}
+			}
+		})
+	}
+}
+
 func TestWrite(t *testing.T) {
 	for _, tc := range []struct {
 		name string
