@@ -13,7 +13,6 @@ import (
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
 
 	"github.com/hadron-sched/hadron/driver/gpu/realnvmltest"
-
 	"github.com/hadron-sched/hadron/pkg/attrs"
 )
 

@@ -9,6 +9,7 @@ package draview
 // silently becomes upstream's.
 
 import (
+	"context"
 	"slices"
 	"testing"
 
@@ -69,19 +70,31 @@ func allocateOnN1(t *testing.T, allocator string, m *fx.Manager, list []*resourc
 	_, ctx := ktesting.NewTestContext(t)
 	structured.EnableAllocators(allocator)
 	defer structured.EnableAllocators()
-	a, err := structured.NewAllocator(ctx, defaultFeatures(), m.State, m.DeviceClasses(), list, cel.NewCache(10, cel.Features{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	results, err := a.Allocate(ctx, &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"}}, []*resourceapi.ResourceClaim{claim})
-	if err != nil || len(results) != 1 {
-		t.Fatalf("allocate: %v, %v", results, err)
+	results := runAllocator(ctx, t, m, list, claim)
+	if len(results) != 1 {
+		t.Fatalf("allocate: %v", results)
 	}
 	var got []string
 	for _, r := range results[0].Devices.Results {
 		got = append(got, r.Device)
 	}
 	return got
+}
+
+// runAllocator runs the enabled allocator on list for the claims on node
+// n1 under m's allocated state, as the upstream Filter does; nil when it
+// finds no devices.
+func runAllocator(ctx context.Context, t *testing.T, m *fx.Manager, list []*resourceapi.ResourceSlice, claims ...*resourceapi.ResourceClaim) []resourceapi.AllocationResult {
+	t.Helper()
+	a, err := structured.NewAllocator(ctx, defaultFeatures(), m.State, m.DeviceClasses(), list, cel.NewCache(10, cel.Features{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	results, err := a.Allocate(ctx, &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"}}, claims)
+	if err != nil {
+		t.Fatalf("allocate: %v", err)
+	}
+	return results
 }
 
 // allocateOne allocates one whole GPU on n1 from the slices and returns its

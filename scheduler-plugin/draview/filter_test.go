@@ -25,16 +25,7 @@ import (
 func allocates(t *testing.T, m *fx.Manager, claims []*resourceapi.ResourceClaim) bool {
 	t.Helper()
 	// The allocator logs every step at high verbosity: quiet here.
-	ctx := context.Background()
-	a, err := structured.NewAllocator(ctx, defaultFeatures(), m.State, m.DeviceClasses(), m.Slices, cel.NewCache(10, cel.Features{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	results, err := a.Allocate(ctx, &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"}}, claims)
-	if err != nil {
-		t.Fatalf("allocate: %v", err)
-	}
-	return len(results) == len(claims)
+	return len(runAllocator(context.Background(), t, m, m.Slices, claims...)) == len(claims)
 }
 
 // Kinds of random test nodes.

@@ -71,26 +71,11 @@ func (s *Source) PodDemand(ctx context.Context, pod *v1.Pod) *Demand {
 	d := &Demand{Complete: true}
 	seen := map[string]bool{}
 	for i := range pod.Spec.ResourceClaims {
-		name, mustCheckOwner, err := resourceclaim.Name(pod, &pod.Spec.ResourceClaims[i])
-		if err != nil {
+		claim, ok := s.claimToAllocate(pod, &pod.Spec.ResourceClaims[i], seen)
+		if !ok {
 			d.Complete = false
-			continue
 		}
-		if name == nil || seen[*name] {
-			continue
-		}
-		seen[*name] = true
-		claim, err := s.dra.ResourceClaims().Get(pod.Namespace, *name)
-		if err != nil || claim.DeletionTimestamp != nil || claim.Status.Allocation != nil {
-			d.Complete = false
-			continue
-		}
-		if mustCheckOwner && resourceclaim.IsForPod(pod, claim, s.workloadClaims) != nil {
-			d.Complete = false
-			continue
-		}
-		if s.dra.ResourceClaims().GetPendingAllocation(claim.UID) != nil {
-			d.Complete = false
+		if claim == nil {
 			continue
 		}
 		if err := s.addClaim(d, claim); err != nil {
@@ -98,6 +83,29 @@ func (s *Source) PodDemand(ctx context.Context, pod *v1.Pod) *Demand {
 		}
 	}
 	return d
+}
+
+// claimToAllocate returns the pod's claim named by ref when it still needs
+// an allocation, nil when it does not or was seen already; ok is false
+// when the claim is left to the DynamicResources plugin (missing,
+// allocated, in flight, deleted or another pod's).
+func (s *Source) claimToAllocate(pod *v1.Pod, ref *v1.PodResourceClaim, seen map[string]bool) (_ *resourceapi.ResourceClaim, ok bool) {
+	name, mustCheckOwner, err := resourceclaim.Name(pod, ref)
+	if err != nil {
+		return nil, false
+	}
+	if name == nil || seen[*name] {
+		return nil, true
+	}
+	seen[*name] = true
+	claim, err := s.dra.ResourceClaims().Get(pod.Namespace, *name)
+	switch {
+	case err != nil, claim.DeletionTimestamp != nil, claim.Status.Allocation != nil,
+		mustCheckOwner && resourceclaim.IsForPod(pod, claim, s.workloadClaims) != nil,
+		s.dra.ResourceClaims().GetPendingAllocation(claim.UID) != nil:
+		return nil, false
+	}
+	return claim, true
 }
 
 // addClaim appends a claim's requests and constraints to d.

@@ -66,11 +66,12 @@ func (n *Node) roomFor(di int, r *Request) int64 {
 			// Fractions and zero requests are left to the allocator.
 			continue
 		}
-		if _, ok := lookupCapacity(d.Driver, d.Raw, name); !ok {
+		left := n.remaining(di, n.Use, name)
+		if left < 0 {
+			// No such capacity on the device: the allocator decides.
 			continue
 		}
-		left := d.CapacityOf(name) - consumedOf(d, use, name)
-		room = min(room, max(left, 0)/want)
+		room = min(room, left/want)
 	}
 	return room
 }
